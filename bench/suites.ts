@@ -1,0 +1,4 @@
+import type { BenchSuite } from './report.js';
+
+// The list of benchmark suites, in the order `npm run bench` runs them.
+export const suites: BenchSuite[] = [];
