@@ -1,0 +1,44 @@
+import type { AgentId } from './ids.js';
+import type { Resources } from './resources.js';
+
+/** Reachability as the master sees it (partition-aware Mesos). */
+export type AgentReachability = 'REACHABLE' | 'UNREACHABLE' | 'GONE';
+
+/** Mesos's DrainState. */
+export type DrainState = 'DRAINING' | 'DRAINED';
+
+export interface AgentDrain {
+  readonly state: DrainState;
+  /** Kill grace for tasks on the agent; undefined = each task's own grace. */
+  readonly maxGracePeriodMs?: number;
+  /** Mark the agent GONE once drained. */
+  readonly markGone: boolean;
+  readonly startedAt: number;
+}
+
+/** Well-known attribute names agents register. */
+export const ZONE_ATTRIBUTE = 'zone';
+export const GROUP_ATTRIBUTE = 'group';
+export const INSTANCE_ID_ATTRIBUTE = 'instance_id';
+export const INSTANCE_TYPE_ATTRIBUTE = 'instance_type';
+
+export interface Agent {
+  readonly id: AgentId;
+  readonly hostname: string;
+  /** Where the agent serves its own API (task logs), when it does. */
+  readonly endpoint?: string;
+  readonly attributes: Readonly<Record<string, string>>;
+  readonly total: Resources;
+  /** Held by non-terminal tasks. */
+  readonly allocated: Resources;
+  /** Held by outstanding offers. */
+  readonly offered: Resources;
+  readonly reachability: AgentReachability;
+  /** Operator DEACTIVATE_AGENT: no offers, tasks keep running. */
+  readonly deactivated: boolean;
+  readonly drain?: AgentDrain;
+  readonly registeredAt: number;
+  readonly unreachableAt?: number;
+  /** Bumped at each (re)registration, so work from an earlier session can be told apart. */
+  readonly session: string;
+}

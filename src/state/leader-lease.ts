@@ -1,0 +1,169 @@
+import { performance } from 'node:perf_hooks';
+import { randomUUID } from 'node:crypto';
+import { TransactionConflict, type Item, type ItemStore } from './item-store.js';
+import { keys } from './keys.js';
+import { LEASE_NAME } from './registry.js';
+
+// The leader lease: one item holding the holder id, an epoch and a record version number
+// (rvn) that changes at every renewal. The epoch grows by one at every change of holder and
+// is the fencing token leader-only writes carry.
+//
+// Taking over never compares clocks across machines: a contender waits until it has seen the
+// same rvn, unchanged, for a full lease duration on its own monotonic clock (as the DynamoDB
+// lock client does). The holder counts its lease from the moment it *sent* its last successful
+// renewal, so it always gives up before any contender can take over.
+
+export interface LeaseOptions {
+  readonly name?: string;
+  /** Unique per process incarnation. */
+  readonly holderId?: string;
+  readonly durationMs?: number;
+  /** Monotonic milliseconds; tests inject a fake. */
+  readonly now?: () => number;
+  /** The holder stops this long before its lease would end, against clock-rate drift. */
+  readonly safetyMarginMs?: number;
+}
+
+export const DEFAULT_LEASE_DURATION_MS = 10_000;
+
+interface LeaseData {
+  holder: string;
+  epoch: number;
+  rvn: string;
+  durationMs: number;
+}
+
+export interface LeaseView {
+  readonly holder: string;
+  readonly epoch: number;
+  readonly durationMs: number;
+}
+
+export class LeaderLease {
+  readonly name: string;
+  readonly holderId: string;
+  readonly durationMs: number;
+  private readonly now: () => number;
+  private readonly margin: number;
+  private held: { epoch: number; version: number; renewedAt: number } | undefined;
+  private observed: { rvn: string; at: number } | undefined;
+
+  constructor(
+    private readonly store: ItemStore,
+    options: LeaseOptions = {},
+  ) {
+    this.name = options.name ?? LEASE_NAME;
+    this.holderId = options.holderId ?? `master-${randomUUID()}`;
+    this.durationMs = options.durationMs ?? DEFAULT_LEASE_DURATION_MS;
+    this.now = options.now ?? (() => performance.now());
+    this.margin = options.safetyMarginMs ?? Math.min(1000, this.durationMs / 10);
+  }
+
+  /** The epoch this process leads in, while its lease has not run out locally. */
+  get epoch(): number | undefined {
+    return this.isLeader() ? this.held!.epoch : undefined;
+  }
+
+  isLeader(): boolean {
+    if (!this.held) return false;
+    if (this.now() - this.held.renewedAt >= this.durationMs - this.margin) {
+      this.held = undefined;
+      return false;
+    }
+    return true;
+  }
+
+  /** Who holds the lease now, as stored. */
+  async read(): Promise<LeaseView | undefined> {
+    const item = await this.store.get(keys.lease(this.name));
+    if (!item) return undefined;
+    const d = item.data as unknown as LeaseData;
+    return { holder: d.holder, epoch: d.epoch, durationMs: d.durationMs };
+  }
+
+  /**
+   * One attempt to become or stay leader: renews when held, takes a released lease at once,
+   * and takes a held one only after seeing it unchanged for its full duration.
+   */
+  async acquire(): Promise<boolean> {
+    if (this.held) return this.renew();
+    const t = this.now();
+    const item = await this.store.get(keys.lease(this.name));
+    if (!item) return this.write(t, 1, 'absent');
+    const d = item.data as unknown as LeaseData;
+    // Released, or still ours after our own lease ran out locally (nobody wrote since, or the
+    // version would differ): take it at once, in a new epoch since our term's state is gone.
+    if (d.holder === '' || d.holder === this.holderId) return this.write(t, d.epoch + 1, item);
+    if (!this.observed || this.observed.rvn !== d.rvn) {
+      this.observed = { rvn: d.rvn, at: t };
+      return false;
+    }
+    if (t - this.observed.at >= d.durationMs) return this.write(t, d.epoch + 1, item);
+    return false;
+  }
+
+  /** Extends a held lease; false (and no longer leader) when someone else took it. */
+  async renew(): Promise<boolean> {
+    if (!this.isLeader()) return false;
+    const held = this.held!;
+    const t = this.now();
+    try {
+      await this.store.transact([
+        {
+          op: 'put',
+          item: { ...keys.lease(this.name), data: this.data(held.epoch) },
+          expect: { version: held.version },
+        },
+      ]);
+    } catch (e) {
+      if (e instanceof TransactionConflict) {
+        this.held = undefined;
+        return false;
+      }
+      throw e; // a failed request: the lease keeps running out locally
+    }
+    // Only advance if nothing else changed `held` meanwhile.
+    if (this.held === held) this.held = { epoch: held.epoch, version: held.version + 1, renewedAt: t };
+    return this.isLeader();
+  }
+
+  /** Gives the lease up so a successor need not wait out the duration. */
+  async release(): Promise<void> {
+    const held = this.held;
+    this.held = undefined;
+    if (!held) return;
+    try {
+      await this.store.transact([
+        {
+          op: 'put',
+          item: { ...keys.lease(this.name), data: { ...this.data(held.epoch), holder: '' } },
+          expect: { version: held.version },
+        },
+      ]);
+    } catch (e) {
+      if (!(e instanceof TransactionConflict)) throw e;
+    }
+  }
+
+  private data(epoch: number): { holder: string; epoch: number; rvn: string; durationMs: number } {
+    return { holder: this.holderId, epoch, rvn: randomUUID(), durationMs: this.durationMs };
+  }
+
+  private async write(t: number, epoch: number, current: Item | 'absent'): Promise<boolean> {
+    try {
+      await this.store.transact([
+        {
+          op: 'put',
+          item: { ...keys.lease(this.name), data: this.data(epoch) },
+          expect: current === 'absent' ? 'absent' : { version: current.version },
+        },
+      ]);
+    } catch (e) {
+      if (e instanceof TransactionConflict) return false;
+      throw e;
+    }
+    this.observed = undefined;
+    this.held = { epoch, version: current === 'absent' ? 1 : current.version + 1, renewedAt: t };
+    return true;
+  }
+}
