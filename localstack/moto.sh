@@ -29,7 +29,7 @@ case "${1:-start}" in
     if answers; then echo "moto: something already answers at $url; using it"; exit 0; fi
     install
     echo "moto: starting on $url (log: $state/moto.log)"
-    nohup "$venv/bin/moto_server" -H "$host" -p "$port" >"$state/moto.log" 2>&1 &
+    nohup "$venv/bin/python" "$here/moto_server.py" -H "$host" -p "$port" >"$state/moto.log" 2>&1 &
     echo $! >"$state/moto.pid"
     for _ in $(seq 1 60); do
       if answers; then echo "moto: ready"; exit 0; fi

@@ -231,6 +231,20 @@ export function subtract(a: Resources, b: Resources, field = 'resources'): Resou
   };
 }
 
+/**
+ * `a` minus `b`, stopping at zero: for capacity that may have shrunk under what is held
+ * (an agent that reregistered smaller), where "nothing free" is the right answer.
+ */
+export function subtractSaturating(a: Resources, b: Resources): Resources {
+  return {
+    cpus: Math.max(0, a.cpus - b.cpus),
+    mem: Math.max(0, a.mem - b.mem),
+    disk: Math.max(0, a.disk - b.disk),
+    network: Math.max(0, a.network - b.network),
+    ports: subtractRanges(a.ports, b.ports),
+  };
+}
+
 export function isEmpty(r: Resources): boolean {
   return r.cpus === 0 && r.mem === 0 && r.disk === 0 && r.network === 0 && r.ports.length === 0;
 }

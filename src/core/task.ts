@@ -95,6 +95,10 @@ export interface Task {
   readonly killGracePeriodMs?: number;
   /** Status uuids the framework acknowledged and the agent has not yet been told of. */
   readonly pendingAcks: readonly string[];
+  /** Recent status uuids already applied, so an agent's resend is told apart from news. */
+  readonly seenUuids?: readonly string[];
+  /** The offers the task was launched from. */
+  readonly offerIds?: readonly string[];
   /** The lease epoch of the offer that launched the task. */
   readonly epoch: number;
   readonly createdAt: number;

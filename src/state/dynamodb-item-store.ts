@@ -75,6 +75,8 @@ export interface DynamoDbItemStoreOptions {
 
 export class DynamoDbItemStore implements ItemStore {
   readonly stats: StoreStats = { reads: 0, writes: 0 };
+  /** GSIs are eventually consistent. */
+  readonly consistentIndexes = false;
   readonly tableName: string;
   readonly client: DynamoDBClient;
 

@@ -88,6 +88,8 @@ export interface ItemStore {
   /** All-or-nothing: every op's condition holds and all writes apply, or none does. */
   transact(ops: readonly WriteOp[]): Promise<void>;
   readonly stats: StoreStats;
+  /** True when index queries see every committed write at once (in-memory); false on DynamoDB GSIs. */
+  readonly consistentIndexes: boolean;
 }
 
 /** Reads every page of a query. */

@@ -74,6 +74,7 @@ function deepFreeze<T>(v: T): T {
 
 export class MemoryItemStore implements ItemStore {
   readonly stats: StoreStats = { reads: 0, writes: 0 };
+  readonly consistentIndexes = true;
   private readonly table = new Map<string, Partition>();
   // GSI partitions hold composite keys "gsisk \0 pk \0 sk" → table key, sorted by GSI sort key.
   private readonly indexes: Record<IndexName, Map<string, Partition>> = { gsi1: new Map(), gsi2: new Map() };

@@ -144,6 +144,14 @@ export class RegistryTransaction {
     );
   }
 
+  /**
+   * Marks that the agent has new work (a launch, a kill, an acknowledgement): its long-poll
+   * reads this one item by key and computes its work only when the version moved.
+   */
+  touchAgentWork(agentId: string): this {
+    return this.add({ op: 'put', item: { ...keys.agentWork(checkId(agentId, 'agent_id')), data: {} }, expect: 'any' }, `work of ${agentId}`);
+  }
+
   putFramework(fw: Framework, expect: Expect): this {
     checkId(fw.id, 'framework.id');
     return this.add(
@@ -365,6 +373,17 @@ export class Registry {
   async listDeclineFilters(): Promise<DeclineFilter[]> {
     const now = this.now();
     return (await this.many<DeclineFilter>({ index: 'gsi1', pk: collections.filters })).filter((f) => f.until > now);
+  }
+
+  async listDeclineFiltersByFramework(frameworkId: string): Promise<DeclineFilter[]> {
+    const now = this.now();
+    const items = await this.many<DeclineFilter>({ pk: keys.framework(checkId(frameworkId, 'framework_id')).pk, skPrefix: 'FILTER#' });
+    return items.filter((f) => f.until > now);
+  }
+
+  /** The version of the agent's work marker (0 before any work). */
+  async getAgentWorkVersion(agentId: string): Promise<number> {
+    return (await this.store.get(keys.agentWork(checkId(agentId, 'agent_id'))))?.version ?? 0;
   }
 
   async getEventLog(frameworkId: string): Promise<EventLogHead | undefined> {

@@ -1,0 +1,45 @@
+import { z } from 'zod';
+import { ValidationError } from '../../core/errors.js';
+
+// zod at the edge: every external input is parsed here, and a failure becomes a
+// ValidationError whose `field` is the JSON path of the offending value.
+
+export function fieldPath(prefix: string, path: readonly PropertyKey[]): string {
+  let out = prefix;
+  for (const p of path) {
+    if (typeof p === 'number') out += `[${p}]`;
+    else out += out ? `.${String(p)}` : String(p);
+  }
+  return out;
+}
+
+export function parse<S extends z.ZodType>(schema: S, value: unknown, prefix = ''): z.output<S> {
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0]!;
+  const field = fieldPath(prefix, issue.path);
+  throw new ValidationError(`${field || 'body'}: ${issue.message}`, field || 'body');
+}
+
+/** Mesos's `{"value": "..."}` id wrapper. */
+export const idValue = z.object({ value: z.string().min(1).max(255) });
+
+export const finiteNumber = z.number().refine(Number.isFinite, 'must be a finite number');
+
+/** int64 fields may arrive as numbers or as numeric strings (protobuf JSON). */
+export const int64 = z.union([z.number().int(), z.string().regex(/^-?\d+$/).transform(Number)]);
+
+/** Mesos Labels: `{"labels": [{"key", "value"}]}`. */
+export const labels = z.object({ labels: z.array(z.object({ key: z.string().min(1).max(255), value: z.string().max(4096).optional() })).max(256) });
+
+export function labelsToRecord(l: z.output<typeof labels> | undefined): Record<string, string> | undefined {
+  if (!l) return undefined;
+  const out: Record<string, string> = {};
+  for (const { key, value } of l.labels) out[key] = value ?? '';
+  return out;
+}
+
+export function recordToLabels(r: Readonly<Record<string, string>> | undefined): { labels: { key: string; value: string }[] } | undefined {
+  if (!r) return undefined;
+  return { labels: Object.entries(r).map(([key, value]) => ({ key, value })) };
+}

@@ -1,0 +1,60 @@
+import { Master, storeFromEnv } from './master.js';
+import { isStream, type HttpRequest } from './http/types.js';
+
+// API Gateway HTTP API (payload format 2.0) -> the master's API. No policy here: the event
+// becomes an HttpRequest, the answer an API Gateway response. Responses cannot stream, so
+// SUBSCRIBE answers at once and events are delivered by GET /api/v1/scheduler/events.
+
+export interface ApiGatewayV2Event {
+  readonly version?: string;
+  readonly rawPath: string;
+  readonly rawQueryString?: string;
+  readonly headers?: Record<string, string | undefined>;
+  readonly body?: string;
+  readonly isBase64Encoded?: boolean;
+  readonly requestContext: { readonly http: { readonly method: string; readonly path?: string } };
+}
+
+export interface ApiGatewayV2Result {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: string;
+  isBase64Encoded: false;
+}
+
+let master: Master | undefined;
+
+/** The master of this Lambda container, built once from the environment. */
+export function containerMaster(): Master {
+  master ??= new Master({ store: storeFromEnv(), canStream: false });
+  return master;
+}
+
+export function toHttpRequest(event: ApiGatewayV2Event): HttpRequest {
+  const headers: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(event.headers ?? {})) headers[k.toLowerCase()] = v;
+  const body = event.body === undefined ? '' : event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+  return {
+    method: event.requestContext.http.method.toUpperCase(),
+    path: event.rawPath,
+    query: new URLSearchParams(event.rawQueryString ?? ''),
+    headers,
+    body,
+  };
+}
+
+export async function handleApiGatewayEvent(m: Master, event: ApiGatewayV2Event): Promise<ApiGatewayV2Result> {
+  const response = await m.api.handle(toHttpRequest(event));
+  if (isStream(response)) throw new Error('a streaming response reached the API Gateway handler'); // canStream is false
+  const body = response.body === undefined ? '' : JSON.stringify(response.body);
+  return {
+    statusCode: response.status,
+    headers: { ...(body ? { 'Content-Type': 'application/json' } : {}), ...response.headers },
+    body,
+    isBase64Encoded: false,
+  };
+}
+
+export async function handler(event: ApiGatewayV2Event): Promise<ApiGatewayV2Result> {
+  return handleApiGatewayEvent(containerMaster(), event);
+}

@@ -1,0 +1,39 @@
+import type { MasterContext } from '../master-context.js';
+import { heartbeatRequest, registerRequest, statusRequest, workRequest } from '../codec/agent-api.js';
+import { parse } from '../codec/validate.js';
+import { agentHeartbeat, registerAgent, requireAgentSession } from '../use-cases/agent-register.js';
+import { applyStatusUpdates } from '../use-cases/agent-status.js';
+import { confirmAcks, pollWork } from '../use-cases/agent-work.js';
+import type { Authenticator } from './auth.js';
+import { parseJsonBody } from './scheduler-routes.js';
+import type { HttpRequest, HttpResponse } from './types.js';
+import type { JsonValue } from '../../state/item-store.js';
+
+// The agent-facing API: register, heartbeat, long-poll for work, status updates.
+
+export async function agentRoute(ctx: MasterContext, auth: Authenticator, req: HttpRequest, agentId: string | undefined, action: string): Promise<HttpResponse> {
+  await auth.agent(req, agentId);
+  const body = parseJsonBody(req);
+  if (action === 'register') {
+    const r = parse(registerRequest, body);
+    if (r.agent_id !== undefined) await auth.agent(req, r.agent_id);
+    return { status: 200, body: { ...(await registerAgent(ctx, r)) } };
+  }
+  const id = agentId!;
+  if (action === 'heartbeat') {
+    const r = parse(heartbeatRequest, body);
+    await agentHeartbeat(ctx, id, r.session);
+    return { status: 200, body: { ok: true } };
+  }
+  if (action === 'work') {
+    const r = parse(workRequest, body);
+    const agent = await requireAgentSession(ctx, id, r.session);
+    if (r.confirmed_acks?.length) await confirmAcks(ctx, id, r.confirmed_acks);
+    const wait = Math.min((r.wait_seconds ?? ctx.config.longPollMaxWaitMs / 1000) * 1000, ctx.config.longPollMaxWaitMs);
+    // Resources and TaskSpec are plain JSON data; the type system just cannot see it.
+    return { status: 200, body: (await pollWork(ctx, agent, wait, req.signal)) as unknown as JsonValue };
+  }
+  const r = parse(statusRequest, body);
+  const agent = await requireAgentSession(ctx, id, r.session);
+  return { status: 200, body: { ...(await applyStatusUpdates(ctx, agent, r.updates)) } };
+}

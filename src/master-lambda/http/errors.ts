@@ -1,0 +1,39 @@
+import { StratusError, type ErrorCode } from '../../core/errors.js';
+import type { Logger } from '../logger.js';
+import type { JsonResponse } from './types.js';
+
+// Domain errors become 4xx JSON bodies naming the field; anything else is a 500 that says
+// nothing about internals (the log has the details).
+
+const STATUS: Record<ErrorCode, number> = {
+  VALIDATION: 400,
+  INSUFFICIENT_RESOURCES: 400,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  ILLEGAL_TRANSITION: 409,
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  FENCED: 503,
+  UNAVAILABLE: 503,
+};
+
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+}
+
+export function errorResponse(e: unknown, log: Logger): JsonResponse {
+  if (e instanceof HttpError) return { status: e.status, body: { error: e.message, ...(e.field ? { field: e.field } : {}) } };
+  if (e instanceof StratusError) {
+    const status = STATUS[e.code];
+    const headers: Record<string, string> = status === 401 ? { 'WWW-Authenticate': 'Basic realm="stratus", Bearer' } : {};
+    return { status, headers, body: { error: e.message, ...(e.field ? { field: e.field } : {}), code: e.code } };
+  }
+  log.error('internal error', { error: e });
+  return { status: 500, body: { error: 'internal error; see the master log' } };
+}

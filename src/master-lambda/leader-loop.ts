@@ -1,0 +1,127 @@
+import { FencedError } from '../core/errors.js';
+import type { LeaderLease } from '../state/leader-lease.js';
+import type { MasterContext } from './master-context.js';
+import { RecentOffers, runAllocationRound } from './use-cases/allocation-round.js';
+import { expireOffers } from './use-cases/offer-timeouts.js';
+
+// Keeps (or contends for) the leader lease and, while leader, runs the leader's duties: an
+// allocation round at every interval and soon after a state change (debounced), offer
+// timeouts and the other timeouts. Duties never overlap within a process.
+
+/** A leader-only job, run with the epoch that fences its writes. */
+export type LeaderDuty = (ctx: MasterContext, epoch: number) => Promise<unknown>;
+
+export interface LeaderLoopOptions {
+  /** Runs once when this process becomes leader (e.g. rescinding the old epoch's offers). */
+  readonly onElected?: LeaderDuty[];
+  /** Runs every interval while leader, before the allocation round. */
+  readonly duties?: LeaderDuty[];
+  readonly intervalMs?: number;
+}
+
+export class LeaderLoop {
+  private timer: NodeJS.Timeout | undefined;
+  private leaseTimer: NodeJS.Timeout | undefined;
+  private debounce: NodeJS.Timeout | undefined;
+  private unsubscribe: (() => void) | undefined;
+  private running: Promise<void> | undefined;
+  private rerun = false;
+  private electedEpoch: number | undefined;
+  private stopped = true;
+  private readonly recentOffers = new RecentOffers();
+  /** Rounds run and leadership changes, for tests and metrics. */
+  readonly stats = { rounds: 0, elections: 0, offers: 0, errors: 0 };
+
+  constructor(
+    private readonly ctx: MasterContext,
+    readonly lease: LeaderLease,
+    private readonly options: LeaderLoopOptions = {},
+  ) {}
+
+  get isLeader(): boolean {
+    return this.lease.isLeader();
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    const leaseEvery = Math.max(50, Math.floor(this.lease.durationMs / 4));
+    const interval = this.options.intervalMs ?? this.ctx.config.allocationIntervalMs;
+    const keepLease = async (): Promise<void> => {
+      try {
+        await this.lease.acquire();
+        await this.checkElection();
+      } catch (e) {
+        this.ctx.log.warn('lease attempt failed', { error: e });
+      }
+      if (!this.stopped) this.leaseTimer = setTimeout(() => void keepLease(), leaseEvery);
+    };
+    void keepLease();
+    this.timer = setInterval(() => this.trigger(), interval);
+    this.unsubscribe = this.ctx.notifier.subscribe('allocation', () => {
+      if (this.debounce) return;
+      this.debounce = setTimeout(() => {
+        this.debounce = undefined;
+        this.trigger();
+      }, this.ctx.config.allocationDebounceMs);
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    clearTimeout(this.leaseTimer);
+    clearTimeout(this.debounce);
+    this.unsubscribe?.();
+    await this.running;
+    await this.lease.release();
+  }
+
+  /** Runs the duties now (or right after the current run), if leader. */
+  trigger(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.rerun = true;
+      return;
+    }
+    this.running = this.runOnce().finally(() => {
+      this.running = undefined;
+      if (this.rerun && !this.stopped) {
+        this.rerun = false;
+        this.trigger();
+      }
+    });
+  }
+
+  /** One pass of the leader's work; a no-op when not leader. Exposed for tick.ts and tests. */
+  async runOnce(): Promise<void> {
+    const epoch = this.lease.epoch;
+    if (epoch === undefined) return;
+    try {
+      await this.checkElection();
+      for (const duty of this.options.duties ?? []) await duty(this.ctx, epoch);
+      await expireOffers(this.ctx, epoch);
+      const stats = await runAllocationRound(this.ctx, epoch, this.ctx.registry.store.consistentIndexes ? undefined : this.recentOffers);
+      this.stats.rounds++;
+      this.stats.offers += stats.offers;
+    } catch (e) {
+      if (e instanceof FencedError) {
+        this.ctx.log.warn('lost leadership during a round', { epoch });
+        return;
+      }
+      this.stats.errors++;
+      this.ctx.log.error('leader duty failed', { error: e, epoch });
+    }
+  }
+
+  private async checkElection(): Promise<void> {
+    const epoch = this.lease.epoch;
+    if (epoch === undefined || epoch === this.electedEpoch) return;
+    this.electedEpoch = epoch;
+    this.stats.elections++;
+    this.ctx.log.info('elected leader', { epoch, holder: this.lease.holderId });
+    for (const duty of this.options.onElected ?? []) await duty(this.ctx, epoch);
+    await expireOffers(this.ctx, epoch); // offers of the previous epoch are void
+    this.trigger();
+  }
+}

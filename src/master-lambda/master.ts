@@ -1,0 +1,72 @@
+import { DynamoDbItemStore } from '../state/dynamodb-item-store.js';
+import type { ItemStore } from '../state/item-store.js';
+import { LeaderLease } from '../state/leader-lease.js';
+import { MemoryItemStore } from '../state/memory-item-store.js';
+import { Registry } from '../state/registry.js';
+import { DEFAULT_TABLE_NAME } from '../state/table-definition.js';
+import { masterConfig, type MasterConfig } from './config.js';
+import type { Authenticator } from './http/auth.js';
+import { MasterApi } from './http/router.js';
+import { LeaderLoop, type LeaderDuty } from './leader-loop.js';
+import { createLogger, type Logger } from './logger.js';
+import type { MasterContext } from './master-context.js';
+import { InProcessNotifier, type Notifier } from './notifier.js';
+
+// Wires one master: its context, HTTP API, lease and leader loop. Entry points (server,
+// Lambda handler, tick, `stratus dev`) build one of these and hold no policy themselves.
+
+export interface MasterOptions {
+  readonly store?: ItemStore;
+  readonly config?: Partial<MasterConfig>;
+  readonly log?: Logger;
+  readonly now?: () => number;
+  readonly notifier?: Notifier;
+  readonly holderId?: string;
+  readonly authenticator?: Authenticator;
+  /** False behind API Gateway (no streaming responses). */
+  readonly canStream?: boolean;
+  /** Extra leader-only jobs (timeouts, autoscaler, gossip...), run every interval. */
+  readonly duties?: LeaderDuty[];
+  readonly onElected?: LeaderDuty[];
+}
+
+export class Master {
+  readonly ctx: MasterContext;
+  readonly api: MasterApi;
+  readonly lease: LeaderLease;
+  readonly leader: LeaderLoop;
+  readonly registry: Registry;
+
+  constructor(options: MasterOptions = {}) {
+    const config = masterConfig(options.config);
+    const now = options.now ?? Date.now;
+    this.registry = new Registry(options.store ?? new MemoryItemStore(), undefined, now);
+    this.ctx = {
+      registry: this.registry,
+      config,
+      notifier: options.notifier ?? new InProcessNotifier(),
+      log: options.log ?? createLogger('stratus-master'),
+      now,
+    };
+    this.api = new MasterApi(this.ctx, { canStream: options.canStream ?? true, ...(options.authenticator ? { authenticator: options.authenticator } : {}) });
+    this.lease = new LeaderLease(this.registry.store, { durationMs: config.leaseDurationMs, ...(options.holderId ? { holderId: options.holderId } : {}) });
+    this.leader = new LeaderLoop(this.ctx, this.lease, { duties: options.duties ?? [], onElected: options.onElected ?? [] });
+  }
+
+  start(): this {
+    this.leader.start();
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    await this.leader.stop();
+  }
+}
+
+/** The ItemStore the environment asks for: DynamoDB when STRATUS_TABLE (or STRATUS_STORE=dynamodb) is set. */
+export function storeFromEnv(env: NodeJS.ProcessEnv = process.env): ItemStore {
+  const kind = env.STRATUS_STORE ?? (env.STRATUS_TABLE ? 'dynamodb' : 'memory');
+  if (kind === 'memory') return new MemoryItemStore();
+  if (kind === 'dynamodb') return new DynamoDbItemStore({ tableName: env.STRATUS_TABLE ?? DEFAULT_TABLE_NAME });
+  throw new Error(`STRATUS_STORE must be memory or dynamodb (got ${kind})`);
+}

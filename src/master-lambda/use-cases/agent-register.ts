@@ -1,0 +1,91 @@
+import { randomUUID } from 'node:crypto';
+import { NotFoundError, StratusError, ValidationError } from '../../core/errors.js';
+import type { Agent } from '../../core/agent.js';
+import { agentId as toAgentId } from '../../core/ids.js';
+import { EMPTY } from '../../core/resources.js';
+import { isTerminal, type TaskState } from '../../core/task-state.js';
+import type { Stored } from '../../state/registry.js';
+import { decodeResources } from '../codec/mesos-resources.js';
+import type { RegisterRequest, RegisterResponse } from '../codec/agent-api.js';
+import type { MasterContext } from '../master-context.js';
+import { retryOnConflict } from '../retry.js';
+
+// Agent (re)registration. A known agent keeps its id and its tasks; each registration starts
+// a new session so work and updates from a previous session can be told apart. An agent that
+// was removed (GONE) comes back under a new id and is told to kill what it still runs.
+
+/** The agent must register again: unknown, removed, or its session was superseded. */
+export class ReregisterError extends StratusError {
+  constructor(message: string) {
+    super('CONFLICT', message, 'session');
+  }
+}
+
+export async function registerAgent(ctx: MasterContext, req: RegisterRequest): Promise<RegisterResponse> {
+  const total = decodeResources(req.resources, 'resources');
+  if (total.cpus === 0 && total.mem === 0) throw new ValidationError('resources must include cpus or mem', 'resources');
+  const requested = req.agent_id !== undefined ? toAgentId(req.agent_id, 'agent_id') : undefined;
+  const session = randomUUID();
+  const now = ctx.now();
+  const reported = req.tasks ?? [];
+
+  const result = await retryOnConflict(async () => {
+    const existing = requested ? await ctx.registry.getAgent(requested) : undefined;
+    const gone = existing?.reachability === 'GONE';
+    const id = requested && !gone ? requested : toAgentId(`${randomUUID()}-S0`);
+    const known = gone ? undefined : existing;
+    const agent: Agent = {
+      id,
+      hostname: req.hostname,
+      ...(req.endpoint ? { endpoint: req.endpoint } : {}),
+      attributes: req.attributes ?? {},
+      total,
+      allocated: known?.allocated ?? EMPTY,
+      offered: known?.offered ?? EMPTY,
+      reachability: 'REACHABLE',
+      deactivated: known?.deactivated ?? false,
+      ...(known?.drain ? { drain: known.drain } : {}),
+      registeredAt: known?.registeredAt ?? now,
+      session,
+    };
+    await ctx.registry.transaction().putAgent(agent, known ? { version: known.version } : existing ? { version: existing.version } : 'absent').commit();
+    return { agent, gone, previous: known };
+  });
+
+  // Tasks the agent runs that the master does not know (or were given up on) must not keep running.
+  const kill: { framework_id: string; task_id: string }[] = [];
+  for (const t of reported) {
+    const state = t.state.replace(/^TASK_/, '') as TaskState;
+    if (isTerminal(state)) continue;
+    if (result.gone) {
+      kill.push({ framework_id: t.framework_id, task_id: t.task_id });
+      continue;
+    }
+    const task = await ctx.registry.getTask(t.framework_id, t.task_id).catch(() => undefined);
+    if (!task || task.agentId !== result.agent.id || isTerminal(task.state)) kill.push({ framework_id: t.framework_id, task_id: t.task_id });
+  }
+  await ctx.registry.beat('agent', result.agent.id, session);
+  ctx.notifier.notify('allocation');
+  ctx.log.info(result.previous ? 'agent reregistered' : 'agent registered', {
+    agentId: result.agent.id,
+    hostname: req.hostname,
+    attributes: result.agent.attributes,
+    killTasks: kill.length,
+    replacedGoneAgent: result.gone ? requested : undefined,
+  });
+  return { agent_id: result.agent.id, session, heartbeat_interval_seconds: Math.max(1, Math.floor(ctx.config.agentPingTimeoutMs / 1000)), kill_tasks: kill };
+}
+
+/** The agent as its session sees it; throws ReregisterError when the agent must register again. */
+export async function requireAgentSession(ctx: MasterContext, agentId: string, session: string): Promise<Stored<Agent>> {
+  const agent = await ctx.registry.getAgent(agentId);
+  if (!agent) throw new NotFoundError(`agent ${agentId} is not registered; register again`, 'agent_id');
+  if (agent.reachability === 'GONE') throw new ReregisterError(`agent ${agentId} was removed; register again to get a new id`);
+  if (agent.session !== session) throw new ReregisterError(`session ${session} of agent ${agentId} was superseded; register again`);
+  return agent;
+}
+
+export async function agentHeartbeat(ctx: MasterContext, agentId: string, session: string): Promise<void> {
+  await requireAgentSession(ctx, agentId, session);
+  await ctx.registry.beat('agent', agentId, session);
+}

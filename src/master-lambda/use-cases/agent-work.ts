@@ -1,0 +1,95 @@
+import type { Agent } from '../../core/agent.js';
+import { isTerminal } from '../../core/task-state.js';
+import type { Stored } from '../../state/registry.js';
+import type { WorkResponse } from '../codec/agent-api.js';
+import type { MasterContext } from '../master-context.js';
+import { retryOnConflict } from '../retry.js';
+import { messageCollection } from './message.js';
+
+// An agent's work, derived from the task table rather than queued: tasks to launch (STAGING),
+// tasks to kill, acknowledgements to apply, messages. Nothing can be lost between master and
+// agent because nothing is removed until the agent says it applied it.
+
+export async function computeWork(ctx: MasterContext, agent: Stored<Agent>): Promise<WorkResponse> {
+  const tasks = await ctx.registry.listTasksByAgent(agent.id);
+  const work: WorkResponse = { launch: [], kill: [], acks: [], messages: [] };
+  for (const t of tasks) {
+    if (t.state === 'STAGING' && t.killRequestedAt === undefined) {
+      work.launch.push({
+        framework_id: t.frameworkId,
+        task_id: t.taskId,
+        role: t.role,
+        resources: t.resources,
+        spec: t.spec,
+        ...(t.spec.killGracePeriodMs !== undefined ? { kill_grace_period_ms: t.spec.killGracePeriodMs } : {}),
+      });
+    }
+    if (t.killRequestedAt !== undefined && !isTerminal(t.state)) {
+      const grace = t.killGracePeriodMs ?? agent.drain?.maxGracePeriodMs ?? t.spec.killGracePeriodMs;
+      work.kill.push({ framework_id: t.frameworkId, task_id: t.taskId, ...(grace !== undefined ? { grace_period_ms: grace } : {}) });
+    }
+    for (const uuid of t.pendingAcks) work.acks.push({ framework_id: t.frameworkId, task_id: t.taskId, uuid });
+  }
+  const messages = await ctx.registry.listDocuments<{ frameworkId: string; executorId: string; data: string }>(messageCollection(agent.id));
+  for (const m of messages) work.messages.push({ framework_id: m.data.frameworkId, executor_id: m.data.executorId, data: m.data.data });
+  if (messages.length) {
+    // Messages are best effort (as in Mesos): handed out once.
+    const tx = ctx.registry.transaction();
+    for (const m of messages.slice(0, 90)) tx.deleteDocument(messageCollection(agent.id), m.id);
+    await tx.commit();
+  }
+  return work;
+}
+
+export function hasWork(w: WorkResponse): boolean {
+  return w.launch.length + w.kill.length + w.acks.length + w.messages.length > 0;
+}
+
+/** Clears acknowledgements the agent has applied, so they are not handed out again. */
+export async function confirmAcks(ctx: MasterContext, agentId: string, acks: readonly { framework_id: string; task_id: string; uuid: string }[]): Promise<void> {
+  const byTask = new Map<string, { fid: string; tid: string; uuids: Set<string> }>();
+  for (const a of acks) {
+    const k = `${a.framework_id}/${a.task_id}`;
+    const e = byTask.get(k) ?? { fid: a.framework_id, tid: a.task_id, uuids: new Set<string>() };
+    e.uuids.add(a.uuid);
+    byTask.set(k, e);
+  }
+  for (const { fid, tid, uuids } of byTask.values()) {
+    await retryOnConflict(async () => {
+      const task = await ctx.registry.getTask(fid, tid).catch(() => undefined);
+      if (!task || task.agentId !== agentId) return;
+      const pendingAcks = task.pendingAcks.filter((u) => !uuids.has(u));
+      if (pendingAcks.length === task.pendingAcks.length) return;
+      await ctx.registry.transaction().putTask({ ...task, pendingAcks }, { version: task.version }).commit();
+    });
+  }
+}
+
+const EMPTY_WORK: WorkResponse = { launch: [], kill: [], acks: [], messages: [] };
+
+/**
+ * Long-poll: answers as soon as there is work, or after `waitMs` with none. Between looks it
+ * reads only the agent's work marker (one item by key); the task query runs when it moved.
+ */
+export async function pollWork(ctx: MasterContext, agent: Stored<Agent>, waitMs: number, signal?: AbortSignal): Promise<WorkResponse> {
+  const deadline = Date.now() + waitMs;
+  let seen = -1;
+  let notified = false;
+  const unsubscribe = ctx.notifier.subscribe(`agent:${agent.id}`, () => (notified = true));
+  try {
+    for (;;) {
+      const version = await ctx.registry.getAgentWorkVersion(agent.id);
+      if (version !== seen || notified) {
+        seen = version;
+        notified = false;
+        const work = await computeWork(ctx, agent);
+        if (hasWork(work)) return work;
+      }
+      const left = deadline - Date.now();
+      if (left <= 0 || signal?.aborted) return EMPTY_WORK;
+      await ctx.notifier.wait(`agent:${agent.id}`, Math.min(left, ctx.config.pollIntervalMs), signal);
+    }
+  } finally {
+    unsubscribe();
+  }
+}
