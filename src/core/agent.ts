@@ -41,4 +41,8 @@ export interface Agent {
   readonly unreachableAt?: number;
   /** Bumped at each (re)registration, so work from an earlier session can be told apart. */
   readonly session: string;
+  /** What the agent last said of itself: unhealthy (e.g. its Docker engine is down) gets no offers. */
+  readonly health?: { readonly healthy: boolean; readonly message?: string };
+  /** The leader epoch the agent last registered in: a new leader has every agent re-report its tasks. */
+  readonly registeredEpoch?: number;
 }

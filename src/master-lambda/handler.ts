@@ -1,5 +1,9 @@
 import { Master, storeFromEnv } from './master.js';
 import { isStream, type HttpRequest } from './http/types.js';
+import { authenticatorForRegion } from './http/credentials-secret.js';
+import { createLogger } from './logger.js';
+import { InProcessNotifier } from './notifier.js';
+import { TickTriggerNotifier } from './tick-trigger.js';
 
 // API Gateway HTTP API (payload format 2.0) -> the master's API. No policy here: the event
 // becomes an HttpRequest, the answer an API Gateway response. Responses cannot stream, so
@@ -12,7 +16,10 @@ export interface ApiGatewayV2Event {
   readonly headers?: Record<string, string | undefined>;
   readonly body?: string;
   readonly isBase64Encoded?: boolean;
-  readonly requestContext: { readonly http: { readonly method: string; readonly path?: string } };
+  readonly requestContext: {
+    readonly http: { readonly method: string; readonly path?: string; readonly protocol?: string; readonly sourceIp?: string; readonly userAgent?: string };
+    readonly [key: string]: unknown;
+  };
 }
 
 export interface ApiGatewayV2Result {
@@ -22,11 +29,22 @@ export interface ApiGatewayV2Result {
   isBase64Encoded: false;
 }
 
-let master: Master | undefined;
+let master: Promise<{ master: Master; trigger?: TickTriggerNotifier }> | undefined;
 
-/** The master of this Lambda container, built once from the environment. */
-export function containerMaster(): Master {
-  master ??= new Master({ store: storeFromEnv(), canStream: false });
+/**
+ * The master of this Lambda container, built once from the environment. A deployed region
+ * always authenticates; with STRATUS_TICK_FUNCTION, changes that need an allocation round
+ * invoke the tick Lambda.
+ */
+export function containerMaster(env: NodeJS.ProcessEnv = process.env): Promise<{ master: Master; trigger?: TickTriggerNotifier }> {
+  master ??= (async () => {
+    const log = createLogger('stratus-api');
+    const tickFn = env.STRATUS_TICK_FUNCTION;
+    const trigger = tickFn ? new TickTriggerNotifier(new InProcessNotifier(), tickFn, log) : undefined;
+    const m = new Master({ store: storeFromEnv(env), canStream: false, authenticator: await authenticatorForRegion(env), log, ...(trigger ? { notifier: trigger } : {}) });
+    return { master: m, ...(trigger ? { trigger } : {}) };
+  })();
+  master.catch(() => (master = undefined)); // a failed start (e.g. the secret unreadable) is retried next time
   return master;
 }
 
@@ -56,5 +74,10 @@ export async function handleApiGatewayEvent(m: Master, event: ApiGatewayV2Event)
 }
 
 export async function handler(event: ApiGatewayV2Event): Promise<ApiGatewayV2Result> {
-  return handleApiGatewayEvent(containerMaster(), event);
+  const { master: m, trigger } = await containerMaster();
+  try {
+    return await handleApiGatewayEvent(m, event);
+  } finally {
+    await trigger?.flush();
+  }
 }

@@ -29,6 +29,8 @@ export class LeaderLoop {
   private electedEpoch: number | undefined;
   private stopped = true;
   private readonly recentOffers = new RecentOffers();
+  /** When the earliest outstanding offer expires, as the last round saw it. */
+  private nextOfferExpiry = -Infinity;
   /** Rounds run and leadership changes, for tests and metrics. */
   readonly stats = { rounds: 0, elections: 0, offers: 0, errors: 0 };
 
@@ -100,10 +102,11 @@ export class LeaderLoop {
     try {
       await this.checkElection();
       for (const duty of this.options.duties ?? []) await duty(this.ctx, epoch);
-      await expireOffers(this.ctx, epoch);
+      if (this.ctx.now() >= this.nextOfferExpiry) await expireOffers(this.ctx, epoch);
       const stats = await runAllocationRound(this.ctx, epoch, this.ctx.registry.store.consistentIndexes ? undefined : this.recentOffers);
       this.stats.rounds++;
       this.stats.offers += stats.offers;
+      this.nextOfferExpiry = stats.nextOfferExpiry;
     } catch (e) {
       if (e instanceof FencedError) {
         this.ctx.log.warn('lost leadership during a round', { epoch });
@@ -122,6 +125,7 @@ export class LeaderLoop {
     this.ctx.log.info('elected leader', { epoch, holder: this.lease.holderId });
     for (const duty of this.options.onElected ?? []) await duty(this.ctx, epoch);
     await expireOffers(this.ctx, epoch); // offers of the previous epoch are void
+    this.nextOfferExpiry = -Infinity;
     this.trigger();
   }
 }

@@ -11,6 +11,8 @@ import { LeaderLoop, type LeaderDuty } from './leader-loop.js';
 import { createLogger, type Logger } from './logger.js';
 import type { MasterContext } from './master-context.js';
 import { InProcessNotifier, type Notifier } from './notifier.js';
+import { AgentHealth } from './use-cases/agent-health.js';
+import { FrameworkFailover } from './use-cases/framework-failover.js';
 
 // Wires one master: its context, HTTP API, lease and leader loop. Entry points (server,
 // Lambda handler, tick, `stratus dev`) build one of these and hold no policy themselves.
@@ -36,6 +38,8 @@ export class Master {
   readonly lease: LeaderLease;
   readonly leader: LeaderLoop;
   readonly registry: Registry;
+  readonly agentHealth: AgentHealth;
+  readonly frameworkFailover: FrameworkFailover;
 
   constructor(options: MasterOptions = {}) {
     const config = masterConfig(options.config);
@@ -50,7 +54,13 @@ export class Master {
     };
     this.api = new MasterApi(this.ctx, { canStream: options.canStream ?? true, ...(options.authenticator ? { authenticator: options.authenticator } : {}) });
     this.lease = new LeaderLease(this.registry.store, { durationMs: config.leaseDurationMs, ...(options.holderId ? { holderId: options.holderId } : {}) });
-    this.leader = new LeaderLoop(this.ctx, this.lease, { duties: options.duties ?? [], onElected: options.onElected ?? [] });
+    // Core leader duties (health timeouts, failover expiry, drains) come first, then extensions.
+    this.agentHealth = new AgentHealth();
+    this.frameworkFailover = new FrameworkFailover();
+    this.leader = new LeaderLoop(this.ctx, this.lease, {
+      duties: [this.agentHealth.duty, this.frameworkFailover.duty, ...(options.duties ?? [])],
+      onElected: options.onElected ?? [],
+    });
   }
 
   start(): this {

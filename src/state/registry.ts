@@ -206,7 +206,10 @@ export class RegistryTransaction {
   putRole(role: RoleConfig, expect: Expect): this {
     if (!isValidRole(role.name)) throw new ValidationError(`role name ${JSON.stringify(role.name)} is malformed`, 'role');
     if (!Number.isFinite(role.weight) || role.weight <= 0) throw new ValidationError('weight must be a positive number', 'weight');
-    if (role.quotaLimit) assertResources(role.quotaLimit, 'quota.limits');
+    for (const [k, v] of Object.entries(role.quotaLimit ?? {})) {
+      if (!['cpus', 'mem', 'disk', 'network'].includes(k)) throw new ValidationError(`quota limit on unknown resource '${k}'`, `limits.${k}`);
+      if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new ValidationError(`limits.${k} must be a non-negative integer in fixed units`, `limits.${k}`);
+    }
     return this.add(
       { op: 'put', item: { ...keys.role(role.name), gsi1pk: collections.roles, gsi1sk: role.name, data: strip(role) }, expect },
       `role ${role.name}`,
@@ -379,6 +382,16 @@ export class Registry {
     const now = this.now();
     const items = await this.many<DeclineFilter>({ pk: keys.framework(checkId(frameworkId, 'framework_id')).pk, skPrefix: 'FILTER#' });
     return items.filter((f) => f.until > now);
+  }
+
+  /** The lease as stored: its epoch (0 before any leader) and holder ('' when released). */
+  async getLease(leaseName = LEASE_NAME): Promise<{ epoch: number; holder: string }> {
+    const d = (await this.store.get(keys.lease(leaseName)))?.data;
+    return { epoch: Number(d?.epoch ?? 0), holder: String(d?.holder ?? '') };
+  }
+
+  async getLeaseEpoch(leaseName = LEASE_NAME): Promise<number> {
+    return (await this.getLease(leaseName)).epoch;
   }
 
   /** The version of the agent's work marker (0 before any work). */

@@ -5,6 +5,6 @@ import { masterE2E } from './master.suite.js';
 await describeWith(['aws'], 'master on DynamoDB (local AWS endpoint)', () => {
   masterE2E('DynamoDB on moto', () => freshDynamoStore('master'), {
     drfAgents: 12,
-    timing: { pollIntervalMs: 250, allocationIntervalMs: 500, leaseDurationMs: 10_000, agentHeartbeatMs: 3000 },
+    timing: { pollIntervalMs: 500, allocationIntervalMs: 500, leaseDurationMs: 10_000, agentHeartbeatMs: 3000 },
   });
 });

@@ -6,6 +6,7 @@ import { startServer, type RunningServer } from '../../src/master-lambda/server.
 import type { ItemStore } from '../../src/state/item-store.js';
 import { frameworkInfo, launchCall, scalar, schedulerPost, StreamingFramework, type OfferJson, type SchedulerEventJson } from '../support/scheduler-client.js';
 import { TestAgent } from '../support/test-agent.js';
+import { expectConsistentAccounting } from '../support/accounting.js';
 
 // The master end to end over HTTP, as a Mesos framework sees it (no SDK), on one store.
 
@@ -54,6 +55,7 @@ export function masterE2E(name: string, makeStore: () => Promise<ItemStore>, opt
       for (const a of agents) await a.stop();
       await master?.stop();
       await server?.close();
+      if (master) await expectConsistentAccounting(master.registry);
     });
 
     it('runs a task through the RecordIO stream: offers, launch, RUNNING, FINISHED, acknowledged', async () => {
@@ -229,7 +231,7 @@ export function masterE2E(name: string, makeStore: () => Promise<ItemStore>, opt
     it('shares a saturated cluster 1:3 between roles of weights 1 and 3 (DRF), and never offers a role beyond its quota', async () => {
       await boot(0);
       await master.registry.transaction().putRole({ name: 'light', weight: 1 }, 'absent').putRole({ name: 'heavy', weight: 3 }, 'absent').commit();
-      await master.registry.transaction().putRole({ name: 'capped', weight: 1, quotaLimit: resources({ cpus: 2, mem: 100000 }) }, 'absent').commit();
+      await master.registry.transaction().putRole({ name: 'capped', weight: 1, quotaLimit: { cpus: resources({ cpus: 2 }).cpus } }, 'absent').commit();
       // The frameworks are there before the capacity: DRF shares what arrives (there is no preemption).
       const light = await framework(frameworkInfo('light', { roles: ['light'] }));
       const heavy = await framework(frameworkInfo('heavy', { roles: ['heavy'] }));

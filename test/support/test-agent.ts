@@ -28,6 +28,8 @@ interface Pending {
   message?: string;
   timestamp: number;
   sentAt: number;
+  /** Resends back off: the wait doubles each time, as an agent's status update manager does. */
+  backoffMs: number;
 }
 
 export class TestAgent {
@@ -40,6 +42,8 @@ export class TestAgent {
   private running = false;
   private abort = new AbortController();
   private confirmed: { framework_id: string; task_id: string; uuid: string }[] = [];
+  private workVersion: number | undefined;
+  private workSession = '';
 
   constructor(readonly options: TestAgentOptions) {}
 
@@ -81,7 +85,7 @@ export class TestAgent {
     this.running = true;
     void this.workLoop();
     this.every(this.options.heartbeatMs ?? 1000, () => this.post(`/api/v1/agents/${this.agentId}/heartbeat`, { session: this.session }).then(() => undefined));
-    this.every(this.options.resendMs ?? 1000, () => this.flush(true));
+    this.every(Math.min(this.options.resendMs ?? 1000, 500), () => this.flush(true));
     return this;
   }
 
@@ -103,12 +107,15 @@ export class TestAgent {
       try {
         const confirmed = this.confirmed;
         this.confirmed = [];
-        const res = await this.post(`/api/v1/agents/${this.agentId}/work`, { session: this.session, confirmed_acks: confirmed, wait_seconds: 2 });
+        const since = this.workSession === this.session ? this.workVersion : undefined;
+        const res = await this.post(`/api/v1/agents/${this.agentId}/work`, { session: this.session, confirmed_acks: confirmed, wait_seconds: 2, ...(since !== undefined ? { since_version: since } : {}) });
         if (res.status === 409 || res.status === 404) {
           await this.register();
           continue;
         }
         if (res.status !== 200) throw new Error(`work: ${res.status}`);
+        this.workSession = this.session;
+        this.workVersion = res.json.version as number;
         const w = res.json as {
           launch: { framework_id: string; task_id: string; spec: { command?: { value?: string } } }[];
           kill: { framework_id: string; task_id: string }[];
@@ -149,7 +156,7 @@ export class TestAgent {
 
   private update(fid: string, tid: string, state: string, message?: string): void {
     this.states.set(`${fid}/${tid}`, state);
-    this.journal.push({ framework_id: fid, task_id: tid, state, uuid: randomBytes(16).toString('base64'), ...(message ? { message } : {}), timestamp: Date.now() / 1000, sentAt: 0 });
+    this.journal.push({ framework_id: fid, task_id: tid, state, uuid: randomBytes(16).toString('base64'), ...(message ? { message } : {}), timestamp: Date.now() / 1000, sentAt: 0, backoffMs: this.options.resendMs ?? 1000 });
     void this.flush(false);
   }
 
@@ -179,12 +186,15 @@ export class TestAgent {
   private async flushOnce(resend: boolean): Promise<void> {
     if (!this.running || !this.agentId) return;
     const now = Date.now();
-    const due = this.journal.filter((p) => p.sentAt === 0 || (resend && now - p.sentAt >= (this.options.resendMs ?? 1000)));
+    const due = this.journal.filter((p) => p.sentAt === 0 || (resend && now - p.sentAt >= p.backoffMs));
     if (due.length === 0) return;
-    for (const p of due) p.sentAt = now;
+    for (const p of due) {
+      if (p.sentAt !== 0) p.backoffMs = Math.min(p.backoffMs * 2, 10_000);
+      p.sentAt = now;
+    }
     const res = await this.post(`/api/v1/agents/${this.agentId}/status`, {
       session: this.session,
-      updates: due.map(({ sentAt: _s, ...u }) => ({ ...u, source: 'SOURCE_EXECUTOR' })),
+      updates: due.map(({ sentAt: _s, backoffMs: _b, ...u }) => ({ ...u, source: 'SOURCE_EXECUTOR' })),
     }).catch(() => undefined);
     if (!res || res.status !== 200) {
       for (const p of due) p.sentAt = 1; // resend later

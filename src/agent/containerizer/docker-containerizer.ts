@@ -879,5 +879,7 @@ function dockerCommand(cmd: CommandSpec | undefined): { Entrypoint?: string[]; C
   if (cmd === undefined) return {};
   if (cmd.shell) return { Entrypoint: ['/bin/sh', '-c'], Cmd: [cmd.value ?? ''] };
   if (cmd.value !== undefined && cmd.value !== '') return { Entrypoint: [cmd.value], Cmd: [...(cmd.arguments ?? []).slice(1)] };
+  // No program named: the image's own entrypoint and command (only its environment applies).
+  if ((cmd.arguments ?? []).length === 0) return {};
   return { Cmd: [...(cmd.arguments ?? [])] };
 }

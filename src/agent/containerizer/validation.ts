@@ -58,7 +58,11 @@ export function commandArgv(cmd: CommandSpec): string[] | undefined {
   return args.length > 0 && args[0] !== '' ? [...args] : undefined;
 }
 
-export function checkCommand(cmd: unknown, field: string): asserts cmd is CommandSpec {
+/**
+ * Checks a command; with `imageDefault` (a Docker task with an image) a non-shell command that
+ * names no program is allowed and means the image's own entrypoint, run with its environment.
+ */
+export function checkCommand(cmd: unknown, field: string, imageDefault = false): asserts cmd is CommandSpec {
   if (typeof cmd !== 'object' || cmd === null) throw new InvalidTask(field, 'must be an object');
   const c = cmd as Partial<CommandSpec>;
   if (typeof c.shell !== 'boolean') throw new InvalidTask(`${field}.shell`, 'must be a boolean');
@@ -68,7 +72,7 @@ export function checkCommand(cmd: unknown, field: string): asserts cmd is Comman
   }
   if (c.user !== undefined && (!isString(c.user) || c.user === '')) throw new InvalidTask(`${field}.user`, 'must be a non-empty string');
   checkEnv(c.environment, `${field}.environment`);
-  if (commandArgv(c as CommandSpec) === undefined) {
+  if (commandArgv(c as CommandSpec) === undefined && !(imageDefault && !c.shell)) {
     throw new InvalidTask(field, c.shell ? 'the shell command (value) is empty' : 'names no program (value or arguments[0])');
   }
 }
@@ -177,7 +181,7 @@ export function validateLaunch(req: LaunchRequest, ctx: ValidationContext): Vali
 
   let argv: string[] | undefined;
   if (spec.command !== undefined) {
-    checkCommand(spec.command, 'spec.command');
+    checkCommand(spec.command, 'spec.command', ctx.imageAllowsNoCommand);
     argv = commandArgv(spec.command);
   } else if (!ctx.imageAllowsNoCommand) {
     throw new InvalidTask('spec.command', 'the task has neither a command nor a container image');

@@ -31,6 +31,7 @@ export interface RegisterResponse {
   kill_tasks: { framework_id: string; task_id: string }[];
 }
 
+/** `healthy: false` (with a message) when the agent cannot run tasks, e.g. its Docker engine is down. */
 export const heartbeatRequest = z.object({ session: id, healthy: z.boolean().optional(), message: z.string().max(1024).optional() });
 
 export const workRequest = z.object({
@@ -38,6 +39,11 @@ export const workRequest = z.object({
   /** Acknowledgements the agent has applied to its journal: the master stops repeating them. */
   confirmed_acks: z.array(taskRef.extend({ uuid: z.string().min(1).max(256) })).max(10000).optional(),
   wait_seconds: z.number().min(0).max(60).optional(),
+  /**
+   * The `version` of the last work answer the agent applied: the poll then waits until new work
+   * exists instead of repeating what the agent already has (pending kills, launches not yet started).
+   */
+  since_version: z.number().int().min(0).optional(),
 });
 
 export interface LaunchWork {
@@ -52,6 +58,8 @@ export interface LaunchWork {
 }
 
 export interface WorkResponse {
+  /** The agent's work version this answer reflects; send it back as `since_version`. */
+  version: number;
   launch: LaunchWork[];
   kill: { framework_id: string; task_id: string; grace_period_ms?: number }[];
   acks: { framework_id: string; task_id: string; uuid: string }[];

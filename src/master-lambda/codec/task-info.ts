@@ -84,18 +84,32 @@ export interface DecodedTask {
 
 const MAX_KILL_GRACE_MS = 24 * 3600 * 1000;
 
-export function decodeCommand(c: z.output<typeof commandInfo>, field: string): CommandSpec {
+function decodeEnvironment(c: z.output<typeof commandInfo>, field: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const v of c.environment?.variables ?? []) {
+    if (v.type === 'SECRET') throw new ValidationError(`${field}.environment: SECRET variables are not supported`, `${field}.environment`);
+    env[v.name] = v.value ?? '';
+  }
+  return env;
+}
+
+/**
+ * CommandInfo -> CommandSpec. With `imageDefault` (the task has a container image) a command
+ * that names no program means "the image's own entrypoint" with the given environment, as in
+ * Mesos's Docker containerizer.
+ */
+export function decodeCommand(c: z.output<typeof commandInfo>, field: string, imageDefault = false): CommandSpec {
+  const names = (c.value !== undefined && c.value.trim() !== '') || (c.arguments !== undefined && c.arguments.length > 0);
+  const env = decodeEnvironment(c, field);
+  if (!names && imageDefault) {
+    return { shell: false, ...(Object.keys(env).length ? { environment: env } : {}), ...(c.user ? { user: c.user } : {}) };
+  }
   const shell = c.shell ?? true;
   if (shell && (c.value === undefined || c.value.trim() === '')) {
     throw new ValidationError(`${field}.value must be a non-empty shell command`, `${field}.value`);
   }
   if (!shell && (c.value === undefined || c.value === '') && (c.arguments === undefined || c.arguments.length === 0)) {
     throw new ValidationError(`${field}: a command without shell needs value (the program) or arguments`, `${field}.value`);
-  }
-  const env: Record<string, string> = {};
-  for (const v of c.environment?.variables ?? []) {
-    if (v.type === 'SECRET') throw new ValidationError(`${field}.environment: SECRET variables are not supported`, `${field}.environment`);
-    env[v.name] = v.value ?? '';
   }
   return {
     shell,
@@ -138,7 +152,7 @@ export function decodeTaskInfo(value: unknown, field: string): DecodedTask {
   if (!t.command && !container) {
     throw new ValidationError(`${field} needs a command or a container image`, `${field}.command`);
   }
-  const command = t.command ? decodeCommand(t.command, `${field}.command`) : undefined;
+  const command = t.command ? decodeCommand(t.command, `${field}.command`, container?.docker !== undefined) : undefined;
   let healthCheck: HealthCheckSpec | undefined;
   if (t.health_check) {
     const h = t.health_check;

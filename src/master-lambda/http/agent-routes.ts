@@ -22,7 +22,7 @@ export async function agentRoute(ctx: MasterContext, auth: Authenticator, req: H
   const id = agentId!;
   if (action === 'heartbeat') {
     const r = parse(heartbeatRequest, body);
-    await agentHeartbeat(ctx, id, r.session);
+    await agentHeartbeat(ctx, id, r.session, r.healthy ?? true, r.message);
     return { status: 200, body: { ok: true } };
   }
   if (action === 'work') {
@@ -31,7 +31,7 @@ export async function agentRoute(ctx: MasterContext, auth: Authenticator, req: H
     if (r.confirmed_acks?.length) await confirmAcks(ctx, id, r.confirmed_acks);
     const wait = Math.min((r.wait_seconds ?? ctx.config.longPollMaxWaitMs / 1000) * 1000, ctx.config.longPollMaxWaitMs);
     // Resources and TaskSpec are plain JSON data; the type system just cannot see it.
-    return { status: 200, body: (await pollWork(ctx, agent, wait, req.signal)) as unknown as JsonValue };
+    return { status: 200, body: (await pollWork(ctx, agent, wait, r.since_version, req.signal)) as unknown as JsonValue };
   }
   const r = parse(statusRequest, body);
   const agent = await requireAgentSession(ctx, id, r.session);

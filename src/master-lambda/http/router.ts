@@ -3,6 +3,7 @@ import { openAccess, type Authenticator } from './auth.js';
 import { agentRoute } from './agent-routes.js';
 import { errorResponse, HttpError } from './errors.js';
 import { eventsPoll, schedulerCall } from './scheduler-routes.js';
+import { operatorCall, stateEndpoint } from './operator-routes.js';
 import type { HttpRequest, HttpResponse } from './types.js';
 
 // The master's HTTP API, independent of transport. Extra routes (operator API, federation,
@@ -36,6 +37,9 @@ export class MasterApi {
     this.route('GET', '/api/v1/scheduler/events', (req) => eventsPoll(ctx, this.auth, req));
     this.route('POST', '/api/v1/agents/register', (req) => agentRoute(ctx, this.auth, req, undefined, 'register'));
     this.route('POST', '/api/v1/agents/:agent/:action(heartbeat|work|status)', (req, p) => agentRoute(ctx, this.auth, req, p.agent, p.action!));
+    this.route('POST', '/api/v1', (req) => operatorCall(ctx, this.auth, req));
+    this.route('GET', '/master/state', (req) => stateEndpoint(ctx, this.auth, req));
+    this.route('GET', '/state', (req) => stateEndpoint(ctx, this.auth, req));
     this.route('GET', '/health', async () => ({ status: 200, body: { ok: true } }));
   }
 

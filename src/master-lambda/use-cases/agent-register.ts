@@ -9,6 +9,8 @@ import { decodeResources } from '../codec/mesos-resources.js';
 import type { RegisterRequest, RegisterResponse } from '../codec/agent-api.js';
 import type { MasterContext } from '../master-context.js';
 import { retryOnConflict } from '../retry.js';
+import { reconcileAgentTasks } from './master-task-updates.js';
+import { releaseOffers } from './release-offers.js';
 
 // Agent (re)registration. A known agent keeps its id and its tasks; each registration starts
 // a new session so work and updates from a previous session can be told apart. An agent that
@@ -28,6 +30,7 @@ export async function registerAgent(ctx: MasterContext, req: RegisterRequest): P
   const session = randomUUID();
   const now = ctx.now();
   const reported = req.tasks ?? [];
+  const epoch = await ctx.registry.getLeaseEpoch();
 
   const result = await retryOnConflict(async () => {
     const existing = requested ? await ctx.registry.getAgent(requested) : undefined;
@@ -47,8 +50,10 @@ export async function registerAgent(ctx: MasterContext, req: RegisterRequest): P
       ...(known?.drain ? { drain: known.drain } : {}),
       registeredAt: known?.registeredAt ?? now,
       session,
+      registeredEpoch: epoch,
     };
-    await ctx.registry.transaction().putAgent(agent, known ? { version: known.version } : existing ? { version: existing.version } : 'absent').commit();
+    // A removed agent comes back under a new id: that item is new.
+    await ctx.registry.transaction().putAgent(agent, known ? { version: known.version } : 'absent').commit();
     return { agent, gone, previous: known };
   });
 
@@ -63,6 +68,10 @@ export async function registerAgent(ctx: MasterContext, req: RegisterRequest): P
     }
     const task = await ctx.registry.getTask(t.framework_id, t.task_id).catch(() => undefined);
     if (!task || task.agentId !== result.agent.id || isTerminal(task.state)) kill.push({ framework_id: t.framework_id, task_id: t.task_id });
+  }
+  if (result.previous) {
+    const states = new Map(reported.map((t) => [`${t.framework_id}/${t.task_id}`, t.state.replace(/^TASK_/, '') as TaskState]));
+    await reconcileAgentTasks(ctx, result.agent.id, states);
   }
   await ctx.registry.beat('agent', result.agent.id, session);
   ctx.notifier.notify('allocation');
@@ -82,10 +91,34 @@ export async function requireAgentSession(ctx: MasterContext, agentId: string, s
   if (!agent) throw new NotFoundError(`agent ${agentId} is not registered; register again`, 'agent_id');
   if (agent.reachability === 'GONE') throw new ReregisterError(`agent ${agentId} was removed; register again to get a new id`);
   if (agent.session !== session) throw new ReregisterError(`session ${session} of agent ${agentId} was superseded; register again`);
+  // A new leader trusts its task table only once every agent has said again what it runs.
+  if ((agent.registeredEpoch ?? 0) < (await leaseEpoch(ctx))) {
+    throw new ReregisterError(`a new leader was elected; agent ${agentId} must register again to reconcile its tasks`);
+  }
   return agent;
 }
 
-export async function agentHeartbeat(ctx: MasterContext, agentId: string, session: string): Promise<void> {
-  await requireAgentSession(ctx, agentId, session);
+// Every agent call checks the epoch; a second-old answer is good enough and spares a read per call.
+const epochCache = new WeakMap<MasterContext, { epoch: number; at: number }>();
+async function leaseEpoch(ctx: MasterContext): Promise<number> {
+  const hit = epochCache.get(ctx);
+  if (hit && Date.now() - hit.at < 1_000) return hit.epoch;
+  const epoch = await ctx.registry.getLeaseEpoch();
+  epochCache.set(ctx, { epoch, at: Date.now() });
+  return epoch;
+}
+
+export async function agentHeartbeat(ctx: MasterContext, agentId: string, session: string, healthy: boolean, message?: string): Promise<void> {
+  const agent = await requireAgentSession(ctx, agentId, session);
   await ctx.registry.beat('agent', agentId, session);
+  // The agent item changes only when the health does: heartbeats stay cheap.
+  if ((agent.health?.healthy ?? true) === healthy && (healthy || agent.health?.message === message)) return;
+  await retryOnConflict(async (attempt) => {
+    const a = attempt === 1 ? agent : await requireAgentSession(ctx, agentId, session);
+    const health = healthy ? undefined : { healthy: false, ...(message !== undefined ? { message } : {}) };
+    await ctx.registry.transaction().putAgent({ ...a, health }, { version: a.version }).commit();
+  });
+  ctx.log[healthy ? 'info' : 'warn'](healthy ? 'agent healthy again' : 'agent reports itself unhealthy', { agentId, message });
+  if (!healthy) await releaseOffers(ctx, await ctx.registry.listOffersByAgent(agentId), { rescind: true });
+  ctx.notifier.notify('allocation');
 }

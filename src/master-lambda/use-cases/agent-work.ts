@@ -10,9 +10,9 @@ import { messageCollection } from './message.js';
 // tasks to kill, acknowledgements to apply, messages. Nothing can be lost between master and
 // agent because nothing is removed until the agent says it applied it.
 
-export async function computeWork(ctx: MasterContext, agent: Stored<Agent>): Promise<WorkResponse> {
+export async function computeWork(ctx: MasterContext, agent: Stored<Agent>, version: number): Promise<WorkResponse> {
   const tasks = await ctx.registry.listTasksByAgent(agent.id);
-  const work: WorkResponse = { launch: [], kill: [], acks: [], messages: [] };
+  const work: WorkResponse = { version, launch: [], kill: [], acks: [], messages: [] };
   for (const t of tasks) {
     if (t.state === 'STAGING' && t.killRequestedAt === undefined) {
       work.launch.push({
@@ -65,29 +65,28 @@ export async function confirmAcks(ctx: MasterContext, agentId: string, acks: rea
   }
 }
 
-const EMPTY_WORK: WorkResponse = { launch: [], kill: [], acks: [], messages: [] };
-
 /**
- * Long-poll: answers as soon as there is work, or after `waitMs` with none. Between looks it
- * reads only the agent's work marker (one item by key); the task query runs when it moved.
+ * Long-poll for work. Without `since` (the agent's first poll) it answers at once with all its
+ * work. With it, it waits until the agent's work marker moves past `since` (one item read by key
+ * per look), so work the agent already has (a kill in its grace period) is not repeated in a
+ * busy loop. When the wait ends the full work is computed anyway: work hidden by a lagging
+ * index reaches the agent one poll later at worst.
  */
-export async function pollWork(ctx: MasterContext, agent: Stored<Agent>, waitMs: number, signal?: AbortSignal): Promise<WorkResponse> {
+export async function pollWork(ctx: MasterContext, agent: Stored<Agent>, waitMs: number, since?: number, signal?: AbortSignal): Promise<WorkResponse> {
   const deadline = Date.now() + waitMs;
-  let seen = -1;
   let notified = false;
   const unsubscribe = ctx.notifier.subscribe(`agent:${agent.id}`, () => (notified = true));
   try {
     for (;;) {
       const version = await ctx.registry.getAgentWorkVersion(agent.id);
-      if (version !== seen || notified) {
-        seen = version;
-        notified = false;
-        const work = await computeWork(ctx, agent);
-        if (hasWork(work)) return work;
-      }
       const left = deadline - Date.now();
-      if (left <= 0 || signal?.aborted) return EMPTY_WORK;
-      await ctx.notifier.wait(`agent:${agent.id}`, Math.min(left, ctx.config.pollIntervalMs), signal);
+      if (since === undefined || version > since || notified || left <= 0 || signal?.aborted) {
+        notified = false;
+        const work = await computeWork(ctx, agent, version);
+        if (since === undefined || hasWork(work) || left <= 0 || signal?.aborted) return work;
+        since = version; // moved, but nothing to hand out (e.g. an acknowledgement already confirmed)
+      }
+      await ctx.notifier.wait(`agent:${agent.id}`, Math.min(Math.max(1, left), ctx.config.pollIntervalMs), signal);
     }
   } finally {
     unsubscribe();

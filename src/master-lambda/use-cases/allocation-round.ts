@@ -6,6 +6,7 @@ import type { Offer } from '../../core/offer.js';
 import { add, EMPTY, subtractSaturating, type Resources } from '../../core/resources.js';
 import { isTerminal } from '../../core/task-state.js';
 import type { Stored } from '../../state/registry.js';
+import { quotaLimitResources } from '../../core/role.js';
 import { allocate } from '../allocator/allocate.js';
 import type { AllocationInput, OfferDecision } from '../allocator/types.js';
 import { offersEvent } from '../codec/scheduler-event.js';
@@ -17,6 +18,8 @@ import { addEvents } from './framework-events.js';
 // the agent's version, so an offer never exceeds what the agent has free.
 
 export interface RoundStats {
+  /** The earliest expiry among outstanding offers (Infinity when none), so expiry runs only when due. */
+  readonly nextOfferExpiry: number;
   readonly offers: number;
   readonly skipped: number;
   readonly agents: number;
@@ -52,7 +55,7 @@ export async function buildAllocationInput(
   ctx: MasterContext,
   seed?: number,
   recent?: RecentOffers,
-): Promise<{ input: AllocationInput; agents: Map<string, Stored<Agent>> }> {
+): Promise<{ input: AllocationInput; agents: Map<string, Stored<Agent>>; nextOfferExpiry: number }> {
   const [agents, frameworks, roles, filters] = await Promise.all([
     ctx.registry.listAgents(),
     ctx.registry.listFrameworks(),
@@ -80,17 +83,18 @@ export async function buildAllocationInput(
         id: a.id,
         total: a.total,
         available: availableOn(a),
-        allocatable: a.reachability === 'REACHABLE' && !a.deactivated && a.drain === undefined,
+        allocatable: a.reachability === 'REACHABLE' && !a.deactivated && a.drain === undefined && a.health?.healthy !== false,
       })),
     frameworks: frameworks
       .filter((f) => f.removedAt === undefined)
       .map((f) => ({ id: f.id, roles: f.info.roles, suppressedRoles: f.suppressedRoles, active: f.connected, allocated: held.get(f.id) ?? {} })),
-    roles: roles.map((r) => ({ name: r.name, weight: r.weight, ...(r.quotaLimit ? { quotaLimit: r.quotaLimit } : {}) })),
+    roles: roles.map((r) => ({ name: r.name, weight: r.weight, ...(r.quotaLimit ? { quotaLimit: quotaLimitResources(r.quotaLimit) } : {}) })),
     filters: new Set(filters.map((f) => `${f.frameworkId}#${f.agentId}`)),
     minAllocatable: ctx.config.minAllocatable,
     ...(seed !== undefined ? { seed } : {}),
   };
-  return { input, agents: new Map(agents.map((a) => [a.id, a])) };
+  const nextOfferExpiry = offers.reduce((m, o) => Math.min(m, o.expiresAt), Infinity);
+  return { input, agents: new Map(agents.map((a) => [a.id, a])), nextOfferExpiry };
 }
 
 export async function runAllocationRound(
@@ -99,7 +103,8 @@ export async function runAllocationRound(
   recent?: RecentOffers,
   seed = Math.floor(Math.random() * 2 ** 31),
 ): Promise<RoundStats> {
-  const { input, agents } = await buildAllocationInput(ctx, seed, recent);
+  const { input, agents, nextOfferExpiry: earliest } = await buildAllocationInput(ctx, seed, recent);
+  let nextOfferExpiry = earliest;
   const { offers: decisions } = allocate(input);
   const byFramework = new Map<string, OfferDecision[]>();
   for (const d of decisions) byFramework.set(d.frameworkId, [...(byFramework.get(d.frameworkId) ?? []), d]);
@@ -149,9 +154,10 @@ export async function runAllocationRound(
       }
       recent?.add(offers);
       made += offers.length;
+      for (const o of offers) nextOfferExpiry = Math.min(nextOfferExpiry, o.expiresAt);
     }
     ctx.notifier.notify(`framework:${frameworkId}`);
   }
   if (made || skipped) ctx.log.debug('allocation round', { epoch, offers: made, skipped });
-  return { offers: made, skipped, agents: input.agents.length, frameworks: input.frameworks.length };
+  return { offers: made, skipped, agents: input.agents.length, frameworks: input.frameworks.length, nextOfferExpiry };
 }

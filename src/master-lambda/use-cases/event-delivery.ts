@@ -11,7 +11,6 @@ import { retryOnConflict } from '../retry.js';
 
 const TRIM_EVERY = 50;
 const RECHECK_MS = 2_000;
-const BEAT_EVERY_MS = 5_000;
 
 /** The RecordIO stream's events after the cursor, with heartbeats, until the stream ends. */
 export async function* streamEvents(
@@ -27,6 +26,7 @@ export async function* streamEvents(
   let lastBeat = Date.now();
   let trimmedTo = cursor;
   let woken = false;
+  const beatEvery = beatInterval(ctx);
   const unsubscribe = ctx.notifier.subscribe(`framework:${frameworkId}`, () => (woken = true));
   try {
     while (!signal.aborted) {
@@ -57,7 +57,7 @@ export async function* streamEvents(
           return;
         }
       }
-      if (now - lastBeat >= BEAT_EVERY_MS) {
+      if (now - lastBeat >= beatEvery) {
         lastBeat = now;
         await ctx.registry.beat('framework', frameworkId, streamId);
       }
@@ -85,6 +85,11 @@ export async function markDisconnected(ctx: MasterContext, frameworkId: string, 
   ctx.log.info('framework disconnected', { frameworkId });
 }
 
+/** Connections beat well within the disconnect timeout, and at most every 5 s. */
+function beatInterval(ctx: MasterContext): number {
+  return Math.min(5_000, Math.floor(ctx.config.frameworkDisconnectMs / 4));
+}
+
 const lastPollBeat = new Map<string, number>();
 const lastPollTrim = new Map<string, number>();
 
@@ -97,7 +102,7 @@ export async function pollEvents(
   signal?: AbortSignal,
 ): Promise<{ events: JsonObject[]; cursor: number }> {
   const now = Date.now();
-  if (now - (lastPollBeat.get(framework.id) ?? 0) >= BEAT_EVERY_MS) {
+  if (now - (lastPollBeat.get(framework.id) ?? 0) >= beatInterval(ctx)) {
     lastPollBeat.set(framework.id, now);
     await ctx.registry.beat('framework', framework.id, framework.streamId);
   }

@@ -1,0 +1,77 @@
+import { z } from 'zod';
+import type { Registry } from '../state/registry.js';
+import type { FederationConfig } from './config.js';
+import { regionName } from './digest.js';
+import { Federation, type FederationOptions } from './federation.js';
+import { DEFAULT_QUEUE_PREFIX, QueueDirectory, sqsClientFromEnv } from './sqs-queues.js';
+import { SqsGossipTransport } from './sqs-transport.js';
+
+// Federation settings of a deployed region, from its environment (the CDK stack sets them):
+//   STRATUS_REGION               this region's name
+//   STRATUS_PEERS                the peer regions, comma-separated
+//   STRATUS_GOSSIP_QUEUES        optional JSON {"region": "queue URL"}; others are looked up by name
+//   STRATUS_GOSSIP_QUEUE_PREFIX  queue name prefix (default stratus-gossip)
+//   STRATUS_GOSSIP_INTERVAL_MS   gossip interval (default 5000)
+
+export interface FederationSettings {
+  readonly region: string;
+  readonly peers: readonly string[];
+  readonly queueUrls: Readonly<Record<string, string>>;
+  readonly queuePrefix: string;
+  readonly config: Partial<FederationConfig>;
+}
+
+const settingsSchema = z.object({
+  STRATUS_REGION: regionName,
+  STRATUS_PEERS: z
+    .string()
+    .optional()
+    .transform((s) => (s ?? '').split(',').map((p) => p.trim()).filter(Boolean))
+    .pipe(z.array(regionName)),
+  STRATUS_GOSSIP_QUEUES: z
+    .string()
+    .optional()
+    .transform((s, ctx) => {
+      try {
+        return s ? (JSON.parse(s) as unknown) : {};
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be a JSON object of region -> queue URL' });
+        return z.NEVER;
+      }
+    })
+    .pipe(z.record(regionName, z.url())),
+  STRATUS_GOSSIP_QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/).optional(),
+  STRATUS_GOSSIP_INTERVAL_MS: z.coerce.number().int().min(100).max(600_000).optional(),
+});
+
+/** Reads and validates the settings; the error names the variable at fault. */
+export function federationSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): FederationSettings {
+  const r = settingsSchema.safeParse(env);
+  if (!r.success) {
+    const i = r.error.issues[0];
+    throw new Error(`federation settings: ${String(i?.path[0] ?? 'environment')}: ${i?.message ?? 'invalid'}`);
+  }
+  const e = r.data;
+  return {
+    region: e.STRATUS_REGION,
+    peers: e.STRATUS_PEERS.filter((p) => p !== e.STRATUS_REGION),
+    queueUrls: e.STRATUS_GOSSIP_QUEUES,
+    queuePrefix: e.STRATUS_GOSSIP_QUEUE_PREFIX ?? DEFAULT_QUEUE_PREFIX,
+    config: e.STRATUS_GOSSIP_INTERVAL_MS ? { intervalMs: e.STRATUS_GOSSIP_INTERVAL_MS } : {},
+  };
+}
+
+/**
+ * A Federation on SQS for a deployed region. In Lambda, pass `receive: false` (the receiver
+ * Lambda reads the inbox) and `sendLoop: false` with `federation.duty` among the tick's duties.
+ */
+export function sqsFederationFromEnv(
+  registry: Registry,
+  options: Omit<FederationOptions, 'region' | 'peers' | 'registry' | 'transport'> = {},
+  env: NodeJS.ProcessEnv = process.env,
+): Federation {
+  const s = federationSettingsFromEnv(env);
+  const client = sqsClientFromEnv(env);
+  const transport = new SqsGossipTransport({ region: s.region, client, directory: new QueueDirectory(client, s.queueUrls, s.queuePrefix) });
+  return new Federation({ ...options, region: s.region, peers: s.peers, registry, transport, config: { ...s.config, ...options.config } });
+}

@@ -1,0 +1,40 @@
+// The federation module's public surface: what masters, `stratus dev`, the CDK stack's
+// Lambdas and part 2 (federated jobs) use. Internals (codec, intake, membership timing)
+// are imported from their own files by tests only.
+
+export { DEFAULT_FEDERATION_CONFIG, federationConfig, type FederationConfig } from './config.js';
+export {
+  DIGEST_VERSION,
+  REGION_NAME,
+  comparePositions,
+  isNewer,
+  type AgentCounts,
+  type Capacity,
+  type CapacityBucket,
+  type DigestPosition,
+  type FederatedJobSummary,
+  type RegionDigest,
+  type RegionHealth,
+  type Scalars,
+  type ServiceEndpoint,
+} from './digest.js';
+export { DROP_REASONS, type DropReason } from './digest-codec.js';
+export {
+  Federation,
+  type FederationEvent,
+  type FederationOptions,
+  type LeaderView,
+  type PeerDigest,
+  type PeerSummary,
+  type RegionalEndpoint,
+  type ServiceLookup,
+} from './federation.js';
+export type { GossipTransport, IncomingMessage, OutgoingMessage, ReceiveOptions, SendResult } from './gossip-transport.js';
+export { InProcessGossipNetwork } from './in-process-transport.js';
+export { federateInProcess, type InProcessFederation, type LocalRegion } from './in-process-federation.js';
+export { federationSettingsFromEnv, sqsFederationFromEnv, type FederationSettings } from './env.js';
+export { PEER_STATES, type PeerState } from './peer-store.js';
+export { federationRoutes } from './routes.js';
+export { DEFAULT_QUEUE_PREFIX, QueueDirectory, deleteQueues, ensureQueues, inboxQueueName, deadLetterQueueName, sqsClientFromEnv } from './sqs-queues.js';
+export { SqsGossipTransport, type SqsTransportOptions } from './sqs-transport.js';
+export { FederationStats } from './stats.js';

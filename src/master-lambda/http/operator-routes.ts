@@ -1,0 +1,72 @@
+import { NotFoundError } from '../../core/errors.js';
+import type { JsonObject } from '../../state/item-store.js';
+import { parseOperatorCall } from '../codec/operator-call.js';
+import type { MasterContext } from '../master-context.js';
+import { drainAgent, markGoneByOperator, setAgentActive, updateQuota, updateWeights } from '../use-cases/operator-actions.js';
+import { getAgents, getFrameworks, getQuota, getRoles, getTasks, getWeights, masterState, snapshot } from '../use-cases/operator-views.js';
+import { removeFramework } from '../use-cases/teardown.js';
+import type { Authenticator } from './auth.js';
+import { parseJsonBody } from './scheduler-routes.js';
+import type { HttpRequest, HttpResponse } from './types.js';
+
+// POST /api/v1 (Mesos v1 operator API, JSON) and GET /master/state. Every call needs the
+// operator credential when authentication is on.
+
+const startedAt = Date.now();
+
+export async function operatorCall(ctx: MasterContext, auth: Authenticator, req: HttpRequest): Promise<HttpResponse> {
+  await auth.operator(req);
+  const call = parseOperatorCall(parseJsonBody(req));
+  const answer = (key: string, body: JsonObject): HttpResponse => ({ status: 200, body: { type: call.type, [key]: body } });
+  switch (call.type) {
+    case 'GET_HEALTH':
+      return answer('get_health', { healthy: true });
+    case 'GET_STATE': {
+      const s = await snapshot(ctx);
+      return answer('get_state', { get_tasks: getTasks(s), get_executors: { executors: [], orphan_executors: [] }, get_frameworks: getFrameworks(s), get_agents: getAgents(s) });
+    }
+    case 'GET_AGENTS':
+      return answer('get_agents', getAgents(await snapshot(ctx)));
+    case 'GET_FRAMEWORKS':
+      return answer('get_frameworks', getFrameworks(await snapshot(ctx)));
+    case 'GET_TASKS':
+      return answer('get_tasks', getTasks(await snapshot(ctx)));
+    case 'GET_ROLES':
+      return answer('get_roles', getRoles(await snapshot(ctx)));
+    case 'GET_WEIGHTS':
+      return answer('get_weights', getWeights(await snapshot(ctx)));
+    case 'GET_QUOTA':
+      return answer('get_quota', getQuota(await snapshot(ctx)));
+    case 'UPDATE_WEIGHTS':
+      await updateWeights(ctx, call);
+      break;
+    case 'UPDATE_QUOTA':
+      await updateQuota(ctx, call);
+      break;
+    case 'DRAIN_AGENT':
+      await drainAgent(ctx, call);
+      break;
+    case 'DEACTIVATE_AGENT':
+      await setAgentActive(ctx, call.deactivate_agent.agent_id.value, false, 'deactivate_agent.agent_id');
+      break;
+    case 'REACTIVATE_AGENT':
+      await setAgentActive(ctx, call.reactivate_agent.agent_id.value, true, 'reactivate_agent.agent_id');
+      break;
+    case 'MARK_AGENT_GONE':
+      await markGoneByOperator(ctx, call);
+      break;
+    case 'TEARDOWN': {
+      const fw = await ctx.registry.getFramework(call.teardown.framework_id.value);
+      if (!fw || fw.removedAt !== undefined) throw new NotFoundError(`framework ${call.teardown.framework_id.value} is not registered`, 'teardown.framework_id');
+      await removeFramework(ctx, fw, 'TEARDOWN by an operator');
+      break;
+    }
+  }
+  return { status: 200 };
+}
+
+export async function stateEndpoint(ctx: MasterContext, auth: Authenticator, req: HttpRequest): Promise<HttpResponse> {
+  await auth.operator(req);
+  const [s, lease] = await Promise.all([snapshot(ctx), ctx.registry.getLease()]);
+  return { status: 200, body: masterState(ctx, s, lease.holder ? { epoch: lease.epoch, holder: lease.holder } : { epoch: lease.epoch, holder: undefined }, startedAt) };
+}

@@ -1,0 +1,56 @@
+import { performance } from 'node:perf_hooks';
+import { isTerminal } from '../../core/task-state.js';
+import type { MasterContext } from '../master-context.js';
+import { retryOnConflict } from '../retry.js';
+import { LivenessWatch } from './liveness-watch.js';
+import { markAgentGone, markAgentUnreachable } from './master-task-updates.js';
+
+// Leader duty: agents that miss heartbeats for agent_ping_timeout × max_agent_ping_timeouts
+// become UNREACHABLE; those unreachable past agent_reregister_timeout are removed (GONE).
+// Draining agents become DRAINED once their tasks are gone (and GONE if mark_gone was asked).
+
+export class AgentHealth {
+  private lastRun = -Infinity;
+  constructor(readonly watch = new LivenessWatch()) {}
+
+  readonly duty = async (ctx: MasterContext): Promise<void> => {
+    // Looking ten times per timeout is precise enough, and spares the table a read per round.
+    const every = checkInterval(ctx.config.agentPingTimeoutMs * ctx.config.maxAgentPingTimeouts);
+    if (performance.now() - this.lastRun < every) return;
+    this.lastRun = performance.now();
+    const [agents, beats] = await Promise.all([ctx.registry.listAgents(), ctx.registry.listLiveness('agent')]);
+    this.watch.observe(beats);
+    const pingLimit = ctx.config.agentPingTimeoutMs * ctx.config.maxAgentPingTimeouts;
+    for (const a of agents) {
+      if (a.reachability === 'GONE') {
+        this.watch.forget(a.id);
+        continue;
+      }
+      if (a.reachability === 'REACHABLE') {
+        this.watch.leftState(a.id);
+        if (this.watch.quietFor(a.id) >= pingLimit) await markAgentUnreachable(ctx, a.id);
+      } else if (this.watch.inStateFor(a.id) >= ctx.config.agentReregisterTimeoutMs) {
+        await markAgentGone(ctx, a.id, false);
+      }
+      if (a.drain?.state === 'DRAINING') await progressDrain(ctx, a.id);
+    }
+  };
+}
+
+/** How often a timeout of `timeoutMs` is checked: a tenth of it, between 100 ms and 5 s. */
+export function checkInterval(timeoutMs: number): number {
+  return Math.min(5_000, Math.max(100, Math.floor(timeoutMs / 10)));
+}
+
+async function progressDrain(ctx: MasterContext, agentId: string): Promise<void> {
+  const busy = (await ctx.registry.listTasksByAgent(agentId)).some((t) => !isTerminal(t.state));
+  if (busy) return;
+  const markGone = await retryOnConflict(async () => {
+    const a = await ctx.registry.getAgent(agentId);
+    if (!a?.drain || a.drain.state !== 'DRAINING') return false;
+    await ctx.registry.transaction().putAgent({ ...a, drain: { ...a.drain, state: 'DRAINED' } }, { version: a.version }).commit();
+    return a.drain.markGone;
+  });
+  ctx.log.info('agent drained', { agentId });
+  if (markGone) await markAgentGone(ctx, agentId, true);
+}

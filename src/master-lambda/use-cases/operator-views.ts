@@ -1,0 +1,261 @@
+import type { Agent } from '../../core/agent.js';
+import type { Framework } from '../../core/framework.js';
+import type { Offer } from '../../core/offer.js';
+import { add, EMPTY, toSpec, type Resources } from '../../core/resources.js';
+import type { RoleConfig } from '../../core/role.js';
+import type { Task } from '../../core/task.js';
+import { isTerminal } from '../../core/task-state.js';
+import type { JsonObject } from '../../state/item-store.js';
+import type { Stored } from '../../state/registry.js';
+import { encodeAttributes, encodeResources } from '../codec/mesos-resources.js';
+import { encodeOffer, encodeStatus } from '../codec/scheduler-event.js';
+import { recordToLabels } from '../codec/validate.js';
+import type { MasterContext } from '../master-context.js';
+
+// Read-only views of the region in the shapes Mesos tooling reads: the v1 operator API's
+// GET_* responses and the /master/state endpoint.
+
+export interface Snapshot {
+  readonly agents: Stored<Agent>[];
+  readonly frameworks: Stored<Framework>[];
+  readonly tasks: Stored<Task>[];
+  readonly offers: Stored<Offer>[];
+  readonly roles: Stored<RoleConfig>[];
+}
+
+export async function snapshot(ctx: MasterContext): Promise<Snapshot> {
+  const [agents, frameworks, tasks, offers, roles] = await Promise.all([
+    ctx.registry.listAgents(),
+    ctx.registry.listFrameworks(),
+    ctx.registry.listTasks(),
+    ctx.registry.listOffers(),
+    ctx.registry.listRoles(),
+  ]);
+  return { agents, frameworks, tasks, offers, roles };
+}
+
+const ns = (ms: number): { nanoseconds: number } => ({ nanoseconds: Math.round(ms * 1e6) });
+const json = <T>(v: T): JsonObject[] => v as unknown as JsonObject[];
+
+export function encodeTask(t: Task): JsonObject {
+  return {
+    name: t.spec.name,
+    task_id: { value: t.taskId },
+    framework_id: { value: t.frameworkId },
+    agent_id: { value: t.agentId },
+    ...(t.spec.executorId ? { executor_id: { value: t.spec.executorId } } : {}),
+    state: `TASK_${t.state}`,
+    resources: json(encodeResources(t.resources, t.role)),
+    statuses: [encodeStatus(t, t.status)],
+    status_update_state: `TASK_${t.status.state}`,
+    ...(t.status.uuid ? { status_update_uuid: t.status.uuid } : {}),
+    ...(t.spec.labels ? { labels: recordToLabels(t.spec.labels)! } : {}),
+    ...(t.spec.container?.docker ? { container: { type: 'DOCKER', docker: { image: t.spec.container.docker.image, network: t.spec.container.docker.network } } } : {}),
+    ...(t.spec.discovery ? { discovery: { visibility: 'CLUSTER', name: t.spec.discovery.name, ports: { ports: t.spec.discovery.ports.map((p) => ({ ...p })) } } } : {}),
+  };
+}
+
+/** Mesos's `slave(1)@host:port`, from the endpoint the agent registered when it has one. */
+function agentPid(a: Agent): string {
+  if (a.endpoint) {
+    try {
+      return `slave(1)@${new URL(a.endpoint).host}`;
+    } catch {
+      // a malformed endpoint is validated at registration; fall through
+    }
+  }
+  return `slave(1)@${a.hostname}`;
+}
+
+export function encodeAgent(a: Agent): JsonObject {
+  const total = json(encodeResources(a.total));
+  return {
+    agent_info: { id: { value: a.id }, hostname: a.hostname, resources: total, attributes: encodeAttributes(a.attributes) },
+    active: a.reachability === 'REACHABLE' && !a.deactivated,
+    deactivated: a.deactivated,
+    pid: agentPid(a),
+    registered_time: ns(a.registeredAt),
+    total_resources: total,
+    allocated_resources: json(encodeResources(a.allocated)),
+    offered_resources: json(encodeResources(a.offered)),
+    ...(a.drain
+      ? {
+          drain_info: {
+            state: a.drain.state,
+            config: { mark_gone: a.drain.markGone, ...(a.drain.maxGracePeriodMs !== undefined ? { max_grace_period: ns(a.drain.maxGracePeriodMs) } : {}) },
+          },
+        }
+      : {}),
+    // Stratus additions: where the agent serves task logs, its reachability and health.
+    ...(a.endpoint ? { endpoint: a.endpoint } : {}),
+    reachability: a.reachability,
+    healthy: a.health?.healthy ?? true,
+    ...(a.health?.message ? { health_message: a.health.message } : {}),
+  };
+}
+
+export function encodeFrameworkInfo(f: Framework): JsonObject {
+  const i = f.info;
+  return {
+    id: { value: f.id },
+    user: i.user,
+    name: i.name,
+    roles: [...i.roles],
+    ...(i.principal !== undefined ? { principal: i.principal } : {}),
+    failover_timeout: i.failoverTimeoutSeconds,
+    checkpoint: i.checkpoint,
+    capabilities: i.capabilities.map((type) => ({ type })),
+    ...(i.hostname ? { hostname: i.hostname } : {}),
+    ...(i.webuiUrl ? { webui_url: i.webuiUrl } : {}),
+    ...(i.labels ? { labels: recordToLabels(i.labels)! } : {}),
+  };
+}
+
+function sum<T>(items: readonly T[], pick: (x: T) => Resources): Resources {
+  return items.reduce<Resources>((s, x) => add(s, pick(x)), EMPTY);
+}
+
+export function getAgents(s: Snapshot): JsonObject {
+  return { agents: s.agents.filter((a) => a.reachability !== 'GONE').map(encodeAgent), recovered_agents: [] };
+}
+
+export function getFrameworks(s: Snapshot): JsonObject {
+  const view = (f: Framework): JsonObject => {
+    const tasks = s.tasks.filter((t) => t.frameworkId === f.id && !isTerminal(t.state));
+    const offers = s.offers.filter((o) => o.frameworkId === f.id);
+    return {
+      framework_info: encodeFrameworkInfo(f),
+      active: f.connected && f.removedAt === undefined,
+      connected: f.connected,
+      recovered: false,
+      registered_time: ns(f.registeredAt),
+      ...(f.removedAt !== undefined ? { unregistered_time: ns(f.removedAt) } : {}),
+      offers: offers.map(encodeOffer),
+      allocated_resources: json(encodeResources(sum(tasks, (t) => t.resources))),
+      offered_resources: json(encodeResources(sum(offers, (o) => o.resources))),
+    };
+  };
+  return {
+    frameworks: s.frameworks.filter((f) => f.removedAt === undefined).map(view),
+    completed_frameworks: s.frameworks.filter((f) => f.removedAt !== undefined).map(view),
+  };
+}
+
+export function getTasks(s: Snapshot): JsonObject {
+  return {
+    pending_tasks: [],
+    tasks: s.tasks.filter((t) => !isTerminal(t.state) && t.state !== 'UNREACHABLE').map(encodeTask),
+    unreachable_tasks: s.tasks.filter((t) => t.state === 'UNREACHABLE').map(encodeTask),
+    completed_tasks: s.tasks.filter((t) => isTerminal(t.state)).map(encodeTask),
+  };
+}
+
+function knownRoles(s: Snapshot): string[] {
+  return [...new Set(['*', ...s.roles.map((r) => r.name), ...s.frameworks.filter((f) => f.removedAt === undefined).flatMap((f) => f.info.roles)])].sort();
+}
+
+export function quotaLimitsJson(r: RoleConfig): JsonObject {
+  const out: JsonObject = {};
+  for (const [k, v] of Object.entries(r.quotaLimit ?? {})) out[k] = { value: k === 'cpus' ? v / 1000 : v };
+  return out;
+}
+
+export function getRoles(s: Snapshot): JsonObject {
+  return {
+    roles: knownRoles(s).map((name) => {
+      const cfg = s.roles.find((r) => r.name === name);
+      const tasks = s.tasks.filter((t) => t.role === name && !isTerminal(t.state));
+      const offers = s.offers.filter((o) => o.role === name);
+      return {
+        name,
+        weight: cfg?.weight ?? 1,
+        frameworks: s.frameworks.filter((f) => f.removedAt === undefined && f.info.roles.includes(name)).map((f) => ({ value: f.id })),
+        resources: json(encodeResources(add(sum(tasks, (t) => t.resources), sum(offers, (o) => o.resources)))),
+        ...(cfg?.quotaLimit ? { quota: { role: name, limits: quotaLimitsJson(cfg) } } : {}),
+      };
+    }),
+  };
+}
+
+export function getWeights(s: Snapshot): JsonObject {
+  return { weight_infos: s.roles.map((r) => ({ role: r.name, weight: r.weight })) };
+}
+
+export function getQuota(s: Snapshot): JsonObject {
+  return { status: { infos: [], configs: s.roles.filter((r) => r.quotaLimit).map((r) => ({ role: r.name, guarantees: {}, limits: quotaLimitsJson(r) })) } };
+}
+
+function flatResources(r: Resources): JsonObject {
+  const x = toSpec(r);
+  return { cpus: x.cpus, mem: x.mem, disk: x.disk, ...(x.network ? { network: x.network } : {}), ...(x.ports.length ? { ports: `[${x.ports.map((p) => `${p.begin}-${p.end}`).join(', ')}]` } : {}) };
+}
+
+/** GET /master/state, in the shape of Mesos's state endpoint that monitoring tools read. */
+export function masterState(ctx: MasterContext, s: Snapshot, leader: { epoch: number; holder: string | undefined }, startedAt: number): JsonObject {
+  const live = s.agents.filter((a) => a.reachability !== 'GONE');
+  const taskJson = (t: Task): JsonObject => ({
+    id: t.taskId,
+    name: t.spec.name,
+    framework_id: t.frameworkId,
+    slave_id: t.agentId,
+    state: `TASK_${t.state}`,
+    role: t.role,
+    resources: flatResources(t.resources),
+    statuses: [{ state: `TASK_${t.status.state}`, timestamp: t.status.timestamp }],
+  });
+  const fwJson = (f: Framework): JsonObject => {
+    const mine = s.tasks.filter((t) => t.frameworkId === f.id);
+    const offers = s.offers.filter((o) => o.frameworkId === f.id);
+    const used = sum(mine.filter((t) => !isTerminal(t.state)), (t) => t.resources);
+    const offered = sum(offers, (o) => o.resources);
+    return {
+      id: f.id,
+      name: f.info.name,
+      user: f.info.user,
+      role: f.info.roles[0] ?? '*',
+      roles: [...f.info.roles],
+      ...(f.info.principal !== undefined ? { principal: f.info.principal } : {}),
+      active: f.connected && f.removedAt === undefined,
+      connected: f.connected,
+      failover_timeout: f.info.failoverTimeoutSeconds,
+      registered_time: f.registeredAt / 1000,
+      ...(f.removedAt !== undefined ? { unregistered_time: f.removedAt / 1000 } : {}),
+      tasks: mine.filter((t) => !isTerminal(t.state)).map(taskJson),
+      completed_tasks: mine.filter((t) => isTerminal(t.state)).map(taskJson),
+      offers: offers.map((o) => ({ id: o.id, slave_id: o.agentId, resources: flatResources(o.resources) })),
+      used_resources: flatResources(used),
+      offered_resources: flatResources(offered),
+      resources: flatResources(add(used, offered)),
+    };
+  };
+  return {
+    version: '0.1.0',
+    id: ctx.config.masterId,
+    pid: `master@${ctx.config.hostname}:${ctx.config.port}`,
+    hostname: ctx.config.hostname,
+    start_time: startedAt / 1000,
+    elected_time: leader.epoch,
+    leader: leader.holder ?? '',
+    leader_info: { id: ctx.config.masterId, hostname: ctx.config.hostname, port: ctx.config.port },
+    activated_slaves: live.filter((a) => a.reachability === 'REACHABLE' && !a.deactivated).length,
+    deactivated_slaves: live.filter((a) => a.deactivated).length,
+    unreachable_slaves: live.filter((a) => a.reachability === 'UNREACHABLE').length,
+    slaves: live.map((a) => ({
+      id: a.id,
+      hostname: a.hostname,
+      pid: agentPid(a),
+      registered_time: a.registeredAt / 1000,
+      resources: flatResources(a.total),
+      used_resources: flatResources(a.allocated),
+      offered_resources: flatResources(a.offered),
+      attributes: { ...a.attributes },
+      active: a.reachability === 'REACHABLE' && !a.deactivated,
+      reachability: a.reachability,
+      healthy: a.health?.healthy ?? true,
+      ...(a.drain ? { drain_info: { state: a.drain.state } } : {}),
+    })),
+    frameworks: s.frameworks.filter((f) => f.removedAt === undefined).map(fwJson),
+    completed_frameworks: s.frameworks.filter((f) => f.removedAt !== undefined).map(fwJson),
+    unregistered_frameworks: [],
+  };
+}

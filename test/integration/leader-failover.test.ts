@@ -1,0 +1,137 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { Registry } from '../../src/state/registry.js';
+import type { DynamoDbItemStore } from '../../src/state/dynamodb-item-store.js';
+import { describeWith } from '../support/components.js';
+import { freshDynamoStore } from '../support/dynamodb.js';
+import { startMasterProcess, type MasterProcess } from '../support/master-process.js';
+import { frameworkInfo, scalar, StreamingFramework, type Json, type OfferJson } from '../support/scheduler-client.js';
+import { TestAgent } from '../support/test-agent.js';
+import { expectConsistentAccounting } from '../support/accounting.js';
+
+// Three master processes on one DynamoDB table (moto). The leader is killed with SIGKILL
+// while a framework launches tasks without pause: a new leader must take over within the
+// lease + 1 s, and over 200 launches no task may run twice, get lost, or end unreported.
+
+const LEASE_MS = 10_000; // the default lease: takeover must come within lease + 1 s
+const LAUNCHES = 200;
+
+await describeWith(['aws'], 'leader failover across master processes', () => {
+  let store: DynamoDbItemStore;
+  let registry: Registry;
+  const masters: MasterProcess[] = [];
+  const agents: TestAgent[] = [];
+  let f: StreamingFramework;
+
+  beforeAll(async () => {
+    store = await freshDynamoStore('failover');
+    registry = new Registry(store);
+    const env = { STRATUS_TABLE: store.tableName, AWS_ENDPOINT_URL: process.env.AWS_ENDPOINT_URL ?? 'http://127.0.0.1:4566' };
+    // The first master becomes leader; the others stand by and serve calls.
+    masters.push(await startMasterProcess('m1', env, ['--lease-ms', String(LEASE_MS)]));
+    for (let i = 0; i < 100 && (await registry.getLease()).holder !== 'm1'; i++) await new Promise((r) => setTimeout(r, 100));
+    expect((await registry.getLease()).holder).toBe('m1');
+    masters.push(await startMasterProcess('m2', env, ['--lease-ms', String(LEASE_MS)]));
+    masters.push(await startMasterProcess('m3', env, ['--lease-ms', String(LEASE_MS)]));
+  }, 90_000);
+
+  afterAll(async () => {
+    if (process.env.STRATUS_TEST_TRACE) for (const m of masters) console.log(`--- ${m.name}\n${m.output().slice(-3000)}`);
+    f?.close();
+    for (const a of agents) await a.stop();
+    for (const m of masters) await m.kill();
+  });
+
+  it('keeps every agent\'s offered and allocated equal to its offers and tasks', async () => {
+    for (const m of masters) await m.kill('SIGTERM');
+    await expectConsistentAccounting(registry);
+  });
+
+  it('elects a new leader within lease + 1 s of a SIGKILL, and 200 launches all run once and report', async () => {
+    const standby = masters[1]!; // agents and the framework talk to a master that survives
+    for (const z of ['a', 'b', 'c']) {
+      agents.push(await new TestAgent({ master: standby.url, hostname: `host-${z}`, cpus: 4, mem: 4096, heartbeatMs: 3_000, resendMs: 1_000, attributes: { zone: z } }).start());
+    }
+    f = await new StreamingFramework(standby.url).subscribe(frameworkInfo('failover-fw', { failover_timeout: 600 }));
+
+    const attempted: string[] = [];
+    const finalState = new Map<string, string>();
+    let next = 0;
+    let from = 0;
+    let killedAt = 0;
+    let takeoverMs = -1;
+    let launching = true;
+    const oldEpoch = (await registry.getLease()).epoch;
+    const watchLease = (async () => {
+      while (takeoverMs < 0 && launching) {
+        await new Promise((r) => setTimeout(r, 50));
+        const lease = await registry.getLease();
+        if (killedAt && lease.epoch > oldEpoch && lease.holder && lease.holder !== 'm1') takeoverMs = Date.now() - killedAt;
+      }
+    })();
+    // Like a real framework: record every final state and acknowledge updates as they come.
+    const FINAL = ['TASK_FINISHED', 'TASK_DROPPED', 'TASK_FAILED', 'TASK_LOST', 'TASK_KILLED', 'TASK_GONE', 'TASK_ERROR'];
+    let consumed = 0;
+    let finishBy = Infinity;
+    const consumer = (async () => {
+      while (launching || !attempted.every((t) => finalState.has(t))) {
+        await f.waitFor(() => true, 2_000, consumed).catch(() => undefined);
+        for (; consumed < f.events.length; consumed++) {
+          const e = f.events[consumed]!;
+          if (e.type !== 'UPDATE') continue;
+          const st = e.update!.status;
+          if (FINAL.includes(st.state)) finalState.set(st.task_id.value, st.state);
+          if (st.uuid) await f.acknowledge(st).catch(() => undefined);
+        }
+        if (!launching && Date.now() > finishBy) return;
+      }
+    })();
+
+    const deadline = Date.now() + 240_000;
+    while (attempted.length < LAUNCHES && Date.now() < deadline) {
+      const { event, index } = await f.waitFor((e) => e.type === 'OFFERS', 60_000, from);
+      from = index + 1;
+      if (process.env.STRATUS_TEST_TRACE) console.log(`${Date.now() % 1_000_000} offers=${event.offers!.offers.length} attempted=${attempted.length} final=${finalState.size} epoch=${(await registry.getLease()).epoch}`);
+      for (const offer of event.offers!.offers as OfferJson[]) {
+        // Up to 6 short tasks per offer, each 0.5 CPU.
+        const n = Math.min(6, Math.floor(scalar(offer, 'cpus') / 0.5), LAUNCHES - attempted.length);
+        if (n <= 0) continue;
+        const tasks = Array.from({ length: n }, () => `task-${next++}`);
+        attempted.push(...tasks);
+        const r = await f.call({
+          type: 'ACCEPT',
+          accept: {
+            offer_ids: [offer.id],
+            operations: [{ type: 'LAUNCH', launch: { task_infos: tasks.map((id) => ({ name: id, task_id: { value: id }, agent_id: offer.agent_id, resources: [{ name: 'cpus', type: 'SCALAR', scalar: { value: 0.5 } }, { name: 'mem', type: 'SCALAR', scalar: { value: 32 } }], command: { value: 'sleep 0.5' } })) } }],
+            filters: { refuse_seconds: 0 },
+          },
+        } as Json);
+        expect(r.status).toBe(202);
+      }
+      if (!killedAt && attempted.length >= 50) {
+        killedAt = Date.now();
+        await masters[0]!.kill('SIGKILL');
+      }
+    }
+    launching = false;
+    finishBy = Date.now() + 180_000;
+    expect(attempted).toHaveLength(LAUNCHES);
+    await watchLease;
+    expect(takeoverMs).toBeGreaterThan(0);
+    expect(takeoverMs).toBeLessThanOrEqual(LEASE_MS + 1_000);
+
+    // Every attempted task ends, and the framework hears its final state: FINISHED if it ran,
+    // DROPPED if its offer died with the old leader.
+    await consumer;
+    const missing = attempted.filter((t) => !finalState.has(t));
+    expect(missing, `tasks without a final state: ${missing.slice(0, 10).join(', ')}`).toEqual([]);
+    const states = [...finalState.values()];
+    expect(states.every((s) => s === 'TASK_FINISHED' || s === 'TASK_DROPPED')).toBe(true);
+    // No task id launched twice, on one agent or across agents.
+    const launched = agents.flatMap((a) => a.launched);
+    expect(new Set(launched).size).toBe(launched.length);
+    // Every task the agents ran is one the framework saw FINISHED, and vice versa.
+    const ran = new Set(launched.map((k) => k.split('/')[1]!));
+    for (const t of attempted) expect(finalState.get(t) === 'TASK_FINISHED', t).toBe(ran.has(t));
+    expect(states.filter((s) => s === 'TASK_FINISHED').length).toBeGreaterThan(LAUNCHES / 2);
+  }, 480_000);
+});

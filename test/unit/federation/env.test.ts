@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { federationSettingsFromEnv, sqsFederationFromEnv } from '../../../src/federation/env.js';
+import { MemoryItemStore } from '../../../src/state/memory-item-store.js';
+import { Registry } from '../../../src/state/registry.js';
+
+describe('federation settings from the environment', () => {
+  it('reads region, peers, queue URLs, prefix and interval', () => {
+    expect(
+      federationSettingsFromEnv({
+        STRATUS_REGION: 'eu-west-1',
+        STRATUS_PEERS: 'us-east-1, eu-west-1,ap-south-1',
+        STRATUS_GOSSIP_QUEUES: JSON.stringify({ 'us-east-1': 'https://sqs.us-east-1.amazonaws.com/1/q' }),
+        STRATUS_GOSSIP_QUEUE_PREFIX: 'gossip',
+        STRATUS_GOSSIP_INTERVAL_MS: '2000',
+      }),
+    ).toEqual({
+      region: 'eu-west-1',
+      peers: ['us-east-1', 'ap-south-1'],
+      queueUrls: { 'us-east-1': 'https://sqs.us-east-1.amazonaws.com/1/q' },
+      queuePrefix: 'gossip',
+      config: { intervalMs: 2000 },
+    });
+  });
+
+  it.each([
+    [{}, /STRATUS_REGION/],
+    [{ STRATUS_REGION: 'a', STRATUS_PEERS: 'b,c/d' }, /STRATUS_PEERS/],
+    [{ STRATUS_REGION: 'a', STRATUS_GOSSIP_QUEUES: '{' }, /STRATUS_GOSSIP_QUEUES/],
+    [{ STRATUS_REGION: 'a', STRATUS_GOSSIP_INTERVAL_MS: '5' }, /STRATUS_GOSSIP_INTERVAL_MS/],
+  ])('names the variable at fault: %j', (env, message) => {
+    expect(() => federationSettingsFromEnv(env)).toThrow(message);
+  });
+
+  it('builds an SQS Federation', () => {
+    const f = sqsFederationFromEnv(new Registry(new MemoryItemStore()), { receive: false }, { STRATUS_REGION: 'a', STRATUS_PEERS: 'b', AWS_ENDPOINT_URL: 'http://127.0.0.1:4566' });
+    expect([f.region, f.peerNames]).toEqual(['a', ['b']]);
+  });
+});

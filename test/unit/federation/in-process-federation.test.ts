@@ -1,0 +1,48 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { federateInProcess, type InProcessFederation } from '../../../src/federation/in-process-federation.js';
+import type { JsonResponse } from '../../../src/master-lambda/http/types.js';
+import { silentLogger } from '../../../src/master-lambda/logger.js';
+import { Master } from '../../../src/master-lambda/master.js';
+
+// `stratus dev --regions a,b,c` wiring on real timers: three in-memory masters gossiping
+// every 40 ms through the in-process transport.
+
+describe('in-process federation (stratus dev --regions)', () => {
+  let fed: InProcessFederation | undefined;
+  const masters: Master[] = [];
+  afterEach(async () => {
+    await fed?.stop();
+    await Promise.all(masters.map((m) => m.stop()));
+  });
+
+  it('federates masters of one process and serves the federation routes on each', async () => {
+    const regions = ['a', 'b', 'c'].map((name) => {
+      const master = new Master({ log: silentLogger, config: { leaseDurationMs: 1_000 } }).start();
+      masters.push(master);
+      return { name, master, api: `http://127.0.0.1/${name}` };
+    });
+    fed = federateInProcess(regions, { intervalMs: 40, receiveWaitMs: 200 });
+    const deadline = Date.now() + 5_000;
+    const allAlive = async (): Promise<boolean> => {
+      for (const f of fed!.federations.values()) if ((await f.peers()).some((p) => p.state !== 'alive')) return false;
+      return true;
+    };
+    while (!(await allAlive())) {
+      if (Date.now() > deadline) throw new Error('no convergence');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const res = (await regions[0]!.master.api.handle({ method: 'GET', path: '/api/v1/federation/peers', query: new URLSearchParams(), headers: {}, body: '' })) as JsonResponse;
+    expect(res.body).toMatchObject({ region: 'a', peers: [{ name: 'b', state: 'alive' }, { name: 'c', state: 'alive' }] });
+    const digests = await fed.federations.get('a')!.peerDigests();
+    expect(digests.map((d) => d.digest.api)).toEqual(['http://127.0.0.1/b', 'http://127.0.0.1/c']);
+
+    // Stopping one region's federation: the others suspect it after 3 intervals.
+    await fed.federations.get('c')!.stop();
+    const t0 = Date.now();
+    while ((await fed.federations.get('a')!.peers()).find((p) => p.name === 'c')!.state === 'alive') {
+      if (Date.now() - t0 > 3_000) throw new Error('c never became suspect');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(2 * 40);
+  });
+});
