@@ -7,7 +7,9 @@ import type { Task } from '../src/core/task.js';
 import { DEFAULT_FEDERATION_CONFIG } from '../src/federation/config.js';
 import { buildDigest } from '../src/federation/digest-builder.js';
 import { encodeDigest } from '../src/federation/digest-codec.js';
+import { FederatedJobsController, registryJobs, type LocalJobs } from '../src/federation/federated-controller.js';
 import { Federation } from '../src/federation/federation.js';
+import { directRegionJobs } from '../src/federation/region-jobs.js';
 import type { GossipTransport, IncomingMessage, OutgoingMessage, ReceiveOptions, SendResult } from '../src/federation/gossip-transport.js';
 import { InProcessGossipNetwork } from '../src/federation/in-process-transport.js';
 import { deleteQueues, ensureQueues, QueueDirectory, sqsClientFromEnv } from '../src/federation/sqs-queues.js';
@@ -22,7 +24,9 @@ import { median, percentile, type BenchSuite, type BenchTable, type Cell } from 
 // requests) for 3, 10 and 30 regions of 1,000 agents, measured on the in-process transport with
 // the SQS adapter's batching, and on moto's SQS for 3 regions; then how long a change takes to
 // reach every peer and how long a lost region takes to be suspected and declared dead, on
-// simulated time (default 5 s interval, random phases, 20-150 ms delivery latency).
+// simulated time (default 5 s interval, random phases, 20-150 ms delivery latency); then, for
+// federated jobs, how long a dead region's instances take to be placed elsewhere and to come
+// back to it, and what replicating the definitions adds to the owner's digest.
 
 const AGENTS = 1_000;
 const ENDPOINTS = 250;
@@ -329,6 +333,115 @@ async function convergence(n: number, trials: number): Promise<Record<string, Ce
   };
 }
 
+// ---- federated jobs: failover and hand-back on simulated time ----
+
+interface FailoverResult {
+  replaced: number;
+  handedBack: number;
+  ownerDigestBytes: number;
+  plainDigestBytes: number;
+}
+
+async function jobsFailover(n: number, jobs: number): Promise<FailoverResult> {
+  const names = regionNames(n);
+  let now = 0;
+  const network = new InProcessGossipNetwork({ clock: () => now });
+  const local = new Map<string, LocalJobs>();
+  const controllers = new Map<string, FederatedJobsController>();
+  const feds = new Map<string, Federation>();
+  for (const name of names) {
+    const registry = new Registry(new MemoryItemStore(), undefined, () => 1e12 + now);
+    await seed(registry, name, 20, 0);
+    local.set(name, registryJobs(registry));
+    const f = new Federation({
+      region: name,
+      peers: names.filter((p) => p !== name),
+      registry,
+      transport: network.transport(name),
+      log: silentLogger,
+      clock: () => now,
+      wallClock: () => 1e12 + now,
+      federatedJobs: () => controllers.get(name)!.summaries(),
+    });
+    feds.set(name, f);
+    controllers.set(
+      name,
+      new FederatedJobsController({ federation: f, jobs: local.get(name)!, regionJobs: (r) => directRegionJobs(local.get(r)!.api), log: silentLogger, clock: () => now, wallClock: () => 1e12 + now }),
+    );
+  }
+  const cut = new Set<string>();
+  const round = async (): Promise<void> => {
+    for (const name of names) if (!cut.has(name)) await feds.get(name)!.tick();
+    for (const name of names) if (!cut.has(name)) await drain(feds.get(name)!);
+    for (const c of controllers.values()) await c.round();
+    now += INTERVAL;
+  };
+  const owner = names[0]!;
+  const lost = names[names.length - 1]!;
+  for (let i = 0; i < 6; i++) await round();
+  for (let j = 0; j < jobs; j++) {
+    await controllers.get(owner)!.submit({ name: `job-${j}`, policy: { counts: Object.fromEntries(names.map((r) => [r, 2])) }, job: { cpus: 0.25, mem: 256, command: `serve --shard ${j}`, env: { SHARD: String(j) } } });
+  }
+  const counts = async (j: number): Promise<Record<string, number>> => {
+    const out: Record<string, number> = {};
+    for (const r of names) out[r] = (await local.get(r)!.api.get(`fed-job-${j}`).catch(() => undefined))?.spec.instances ?? 0;
+    return out;
+  };
+  const all = async (pred: (c: Record<string, number>) => boolean): Promise<boolean> => {
+    for (let j = 0; j < jobs; j++) if (!pred(await counts(j))) return false;
+    return true;
+  };
+  for (let i = 0; i < 4; i++) await round();
+  const digestOf = async (name: string, withJobs: boolean): Promise<number> => {
+    const registry = local.get(name)!.store.registry;
+    const d = buildDigest({ region: name, incarnation: 1, seq: 1, agents: await registry.listAgents(), tasks: [], jobs: withJobs ? await controllers.get(name)!.summaries() : [] }, DEFAULT_FEDERATION_CONFIG);
+    return encodeDigest(d, DEFAULT_FEDERATION_CONFIG).bytes;
+  };
+  const ownerDigestBytes = await digestOf(owner, true);
+  const plainDigestBytes = await digestOf(owner, false);
+  // The lost region's share (2 per job) must run in the others: 2n in total, none asked of it.
+  const total = 2 * n;
+  cut.add(lost);
+  const cutAt = now - INTERVAL; // its last digest went out in the previous round
+  let replaced = NaN;
+  for (let i = 0; i < 20; i++) {
+    await round();
+    if (await all((c) => names.filter((r) => r !== lost).reduce((a, r) => a + c[r]!, 0) === total)) {
+      replaced = now - cutAt;
+      break;
+    }
+  }
+  cut.delete(lost);
+  const backAt = now;
+  let handedBack = NaN;
+  for (let i = 0; i < 20; i++) {
+    await round();
+    if (await all((c) => names.every((r) => c[r] === 2))) {
+      handedBack = now - backAt;
+      break;
+    }
+  }
+  return { replaced, handedBack, ownerDigestBytes, plainDigestBytes };
+}
+
+async function federatedJobsTable(quick: boolean): Promise<Record<string, Cell>[]> {
+  const rows: Record<string, Cell>[] = [];
+  for (const [n, jobs] of quick ? [[3, 10]] : [[3, 10], [10, 50], [10, 200]]) {
+    const r = await jobsFailover(n!, jobs!);
+    rows.push({
+      regions: n!,
+      'federated jobs': jobs!,
+      're-placed after s': r.replaced / 1000,
+      're-placed (intervals)': r.replaced / INTERVAL,
+      'handed back after s': r.handedBack / 1000,
+      'handed back (intervals)': r.handedBack / INTERVAL,
+      'owner digest B': r.ownerDigestBytes,
+      'without jobs B': r.plainDigestBytes,
+    });
+  }
+  return rows;
+}
+
 export const federationBench: BenchSuite = {
   name: 'federation',
   description: 'gossip cost per round per region, convergence and failure-detection times',
@@ -340,6 +453,7 @@ export const federationBench: BenchSuite = {
     const moto = await motoCost(quick ? 3 : 10);
     const conv: Record<string, Cell>[] = [];
     for (const n of sizes) conv.push(await convergence(n, quick ? 4 : 12));
+    const failover = await federatedJobsTable(quick);
     return [
       {
         title: `Gossip cost per round, per region (${AGENTS} agents and ${ENDPOINTS} service endpoints per region; in-process transport, SQS batching)`,
@@ -364,6 +478,16 @@ export const federationBench: BenchSuite = {
         notes: [
           'converge: from a change in one region until every peer holds a digest showing it.',
           'suspect/dead: from the lost region\'s last digest until every peer marks it (configured: 3 and 6 missed intervals).',
+        ],
+      },
+      {
+        title: `Federated jobs: failover of a lost region and hand-back (simulated time, ${INTERVAL / 1000} s interval; 2 instances per region per job)`,
+        columns: ['regions', 'federated jobs', 're-placed after s', 're-placed (intervals)', 'handed back after s', 'handed back (intervals)', 'owner digest B', 'without jobs B'],
+        rows: failover,
+        notes: [
+          're-placed: from the lost region\'s last digest until every job\'s child jobs in the other regions ask for all its instances (dead after 6 missed intervals, then one controller round).',
+          `handed back: from its first digest after coming back until every job asks its share of it again (hand-back after ${6} alive intervals).`,
+          'owner digest: the owning region\'s digest with every job\'s summary and definition (the replica a successor takes over from), against the same digest without federated jobs.',
         ],
       },
     ];

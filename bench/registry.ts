@@ -48,7 +48,7 @@ function ops(registry: Registry): Record<string, { setup?: () => Promise<void>; 
     },
     'launch tx (offer + task + event, fenced)': {
       setup: async () => {
-        await registry.store.transact([{ op: 'put', item: { pk: 'LEASE#master', sk: 'LEASE', data: { epoch: 1, holder: 'x', rvn: 'r', durationMs: 1 } }, expect: 'any' }]);
+        await registry.store.transact([{ op: 'put', item: { pk: 'LEASE#master', sk: 'LEASE', attrs: { epoch: 1 }, data: { epoch: 1, holder: 'x', rvn: 'r', durationMs: 1 } }, expect: 'any' }]);
       },
       op: async (i) => {
         const oid = `o${i}` as OfferId;

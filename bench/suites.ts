@@ -5,6 +5,7 @@ import { registrySuite } from './registry.js';
 import { allocatorSuite } from './allocator.js';
 import { fenzoBench } from './fenzo.js';
 import { federationBench } from './federation.js';
+import { autoscalerBench } from './autoscaler.js';
 
 // The list of benchmark suites, in the order `npm run bench` runs them.
 export const suites: BenchSuite[] = [
@@ -14,4 +15,5 @@ export const suites: BenchSuite[] = [
   allocatorSuite,
   fenzoBench,
   federationBench,
+  autoscalerBench,
 ];

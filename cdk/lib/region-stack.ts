@@ -28,7 +28,9 @@ export const ENV = {
   tickFunction: 'STRATUS_TICK_FUNCTION',
   inboxUrl: 'STRATUS_GOSSIP_INBOX_URL',
   queuePrefix: 'STRATUS_GOSSIP_QUEUE_PREFIX',
-  peers: 'STRATUS_GOSSIP_PEERS',
+  // Read by src/federation/env.ts: peer names, and every inbox URL (peers may be other accounts/regions).
+  peers: 'STRATUS_PEERS',
+  queues: 'STRATUS_GOSSIP_QUEUES',
   agentGroups: 'STRATUS_AGENT_GROUPS',
 } as const;
 
@@ -85,7 +87,8 @@ export class RegionStack extends Stack {
         ...common,
         [ENV.inboxUrl]: this.inbox.queue.queueUrl,
         [ENV.queuePrefix]: gossipQueuePrefix(config),
-        [ENV.peers]: Stack.of(this).toJsonString(Object.fromEntries(peers.map((p) => [p.region, p.inboxUrl]))),
+        [ENV.peers]: peers.map((p) => p.region).join(','),
+        [ENV.queues]: Stack.of(this).toJsonString({ ...Object.fromEntries(peers.map((p) => [p.region, p.inboxUrl])), [region.name]: this.inbox.queue.queueUrl }),
       },
     });
     this.apiHandler = new MasterFunction(this, 'ApiHandler', {
@@ -150,7 +153,8 @@ export class RegionStack extends Stack {
     this.tick.fn.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'AutoscalerDescribe',
-        actions: ['autoscaling:DescribeAutoScalingGroups', 'autoscaling:DescribeScalingActivities'],
+        // DescribeAutoScalingInstances: before terminating, the autoscaler checks the instance is in the group's ASG.
+        actions: ['autoscaling:DescribeAutoScalingGroups', 'autoscaling:DescribeAutoScalingInstances', 'autoscaling:DescribeScalingActivities'],
         resources: ['*'],
       }),
     );
@@ -162,19 +166,19 @@ export class RegionStack extends Stack {
         conditions: { StringEquals: { [`autoscaling:ResourceTag/${STACK_TAG}`]: this.stackName } },
       }),
     );
-    this.tick.fn.fn.addEnvironment(
-      ENV.agentGroups,
-      this.toJsonString(
-        region.agentGroups.map((g, i) => ({
-          name: g.name,
-          autoScalingGroupName: this.agentGroups[i]!.asg.autoScalingGroupName,
-          zones: g.zones,
-          minSize: g.minSize,
-          maxSize: g.maxSize,
-          instanceTypes: g.instanceTypes,
-          shape: g.shape,
-        })),
-      ),
+    const agentGroups = this.toJsonString(
+      region.agentGroups.map((g, i) => ({
+        name: g.name,
+        autoScalingGroupName: this.agentGroups[i]!.asg.autoScalingGroupName,
+        zones: g.zones,
+        minSize: g.minSize,
+        maxSize: g.maxSize,
+        instanceTypes: g.instanceTypes,
+        shape: g.shape,
+      })),
     );
+    // The tick runs the autoscaler; the API handler serves its rules and activity (no AWS calls).
+    this.tick.fn.fn.addEnvironment(ENV.agentGroups, agentGroups);
+    this.apiHandler.fn.addEnvironment(ENV.agentGroups, agentGroups);
   }
 }

@@ -16,7 +16,7 @@ function help(): void {
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === 'help' || name === '--help' || name === '-h') {
-    const target = rest[0] && commands.find((c) => c.name === rest[0]);
+    const target = rest.length > 0 && commands.find((c) => c.name === rest.join(' '));
     if (target) process.stdout.write(target.usage + '\n');
     else help();
     return 0;
@@ -44,6 +44,9 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
+    // A long-running command (master, agent, dev) has stopped what it started; a stray handle
+    // (a keep-alive socket, a timer in a library) must not keep the process alive after it.
+    setTimeout(() => process.exit(code), 2_000).unref();
   },
   (e: unknown) => {
     process.stderr.write(`stratus: ${(e as Error).stack ?? String(e)}\n`);

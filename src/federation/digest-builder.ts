@@ -124,6 +124,13 @@ export function regionHealth(c: AgentCounts): RegionHealth {
   return { status: reasons.length ? 'degraded' : 'healthy', reasons };
 }
 
+/** The region-wide capacity bucket of a set of agents (what a digest's `capacity.region` says). */
+export function regionCapacity(agents: readonly Agent[]): CapacityBucket {
+  const b = emptyBucket();
+  for (const a of agents) if (a.reachability !== 'GONE') account(b, a);
+  return b;
+}
+
 export function buildDigest(input: DigestInput, limits: DigestLimits): RegionDigest {
   const region = emptyBucket();
   const zones = new Map<string, CapacityBucket>();

@@ -49,10 +49,17 @@ export function encodeDigest(d: RegionDigest, limits: CodecLimits): Encoded {
 }
 
 /**
- * Encodes a digest, halving the endpoints kept per service until it fits: a region with a huge
- * service still gossips its capacity and liveness, and marks the cut services truncated.
+ * Encodes a digest, first leaving out federated job definitions (their owner sends them again
+ * in later rounds), then halving the endpoints kept per service until it fits: a region with a
+ * huge service still gossips its capacity and liveness, and marks the cut services truncated.
  */
-export function encodeFitting(d: RegionDigest, limits: CodecLimits): Encoded & { readonly digest: RegionDigest } {
+export function encodeFitting(full: RegionDigest, limits: CodecLimits): Encoded & { readonly digest: RegionDigest } {
+  try {
+    return { ...encodeDigest(full, limits), digest: full };
+  } catch (e) {
+    if (!(e instanceof DigestTooLargeError)) throw e;
+  }
+  const d: RegionDigest = full.jobs.some((j) => j.definition) ? { ...full, jobs: full.jobs.map(({ definition: _d, ...summary }) => summary) } : full;
   let cap = Math.max(0, ...Object.values(d.services).map((l) => l.length));
   let current = d;
   for (;;) {

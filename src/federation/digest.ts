@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { regionPolicySchema } from './federated-policy.js';
+import { regionName } from './region-name.js';
 
 // A region's digest: what one region tells its peers every gossip interval. It aggregates by
 // zone and by group, never per agent, so its size does not grow with the agent count; only
@@ -6,9 +8,7 @@ import { z } from 'zod';
 
 export const DIGEST_VERSION = 1;
 
-/** Region names double as document ids and SQS queue name parts. */
-export const REGION_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$/;
-export const regionName = z.string().regex(REGION_NAME, 'a region name is 1-40 characters of A-Z a-z 0-9 _ -');
+export { REGION_NAME, regionName } from './region-name.js';
 
 export const MAX_JOBS_PER_DIGEST = 1_000;
 const MAX_BUCKETS_ON_WIRE = 256;
@@ -62,8 +62,27 @@ export const healthSchema = z.object({
 export type RegionHealth = z.infer<typeof healthSchema>;
 
 /**
- * What a region says about one federated job it takes part in. Filled by part 2 (federated
- * jobs); until then digests carry an empty list, but receivers already validate the shape.
+ * A federated job's definition as its owner replicates it to every peer, so that a successor
+ * can take the job over when the owner dies. The spec is checked as a job spec on adoption.
+ */
+export const federatedDefinitionSchema = z.object({
+  /** Grows at every change of spec or policy (by the owner). */
+  generation: z.int().min(1).max(Number.MAX_SAFE_INTEGER),
+  policy: regionPolicySchema,
+  /** The template of each region's child job (name and instances aside). */
+  spec: z.record(z.string(), z.unknown()),
+  /** The owner's latest plan: instances asked of each region. */
+  targets: z.record(regionName, count),
+  /** Regions whose share is placed elsewhere (dead, or back for less than the hand-back delay). */
+  displaced: z.array(regionName).max(256),
+  deleting: z.boolean().optional(),
+  createdAt: z.number(),
+});
+export type FederatedDefinition = z.infer<typeof federatedDefinitionSchema>;
+
+/**
+ * What a region says about one federated job it takes part in: its view of the owner, and how
+ * its child job is doing. The owner's summary also carries the definition.
  */
 export const federatedJobSummarySchema = z.object({
   jobId: z.string().min(1).max(255),
@@ -77,6 +96,12 @@ export const federatedJobSummarySchema = z.object({
   wanted: count,
   running: count,
   healthy: count,
+  /** Instances waiting for placement, and those of them no host has room for (Fenzo's resource shortfall). */
+  pending: count.optional(),
+  unplaceable: count.optional(),
+  /** Hash of the child job's spec (instances aside): the owner sees whether its last change arrived. */
+  specHash: z.string().max(64).optional(),
+  definition: federatedDefinitionSchema.optional(),
 });
 export type FederatedJobSummary = z.infer<typeof federatedJobSummarySchema>;
 

@@ -19,8 +19,8 @@ import { FederationStats } from './stats.js';
 // The federation facade of one region: sends this region's digest to every peer each interval
 // (on the lease holder only), receives peers' digests (on any process: applying is idempotent
 // and conditional), judges peers alive, suspect or dead, and answers who the peers are and
-// where a service's endpoints are. Part 2 (federated jobs) reads `peerDigests()` and the
-// events of `subscribe`, and feeds its job summaries in through `federatedJobs`.
+// where a service's endpoints are. Federated jobs (federated-controller.ts) read
+// `peerDigests()` and feed their job summaries in through `federatedJobs`.
 
 /** Who may send and judge peers: the master's lease (LeaderLease fits). */
 export interface LeaderView {
@@ -33,6 +33,12 @@ export interface FederationOptions {
   /** The regions to gossip with (not this one). */
   readonly peers: readonly string[];
   readonly registry: Registry;
+  /**
+   * Where the peer table and the incarnation counter live, when not in `registry` (whose agents
+   * and tasks the digest reports). Its writes cannot be fenced by `leader`'s lease, so the two
+   * do not go together: for a single-process region (tests keep it on DynamoDB this way).
+   */
+  readonly peerRegistry?: Registry;
   readonly transport: GossipTransport;
   /** Without one, this process always acts as the region's sender (a single-process region). */
   readonly leader?: LeaderView;
@@ -42,7 +48,7 @@ export interface FederationOptions {
   readonly clock?: () => number;
   /** This region's wall clock: incarnations and operator-facing timestamps only. */
   readonly wallClock?: () => number;
-  /** Part 2: the federated jobs this region takes part in, carried in its digest. */
+  /** The federated jobs this region takes part in, carried in its digest (federated-controller.ts). */
   readonly federatedJobs?: () => Promise<readonly FederatedJobSummary[]>;
   /** This region's master API URL, advertised in its digest. */
   readonly api?: string;
@@ -69,13 +75,15 @@ export interface PeerSummary {
   readonly capacity?: CapacityBucket;
 }
 
-/** A peer with its full latest digest: what part 2 places work with. */
+/** A peer with its full latest digest: what federated jobs are placed with. */
 export interface PeerDigest {
   readonly name: string;
   readonly state: PeerState;
   readonly incarnation: number;
   readonly seq: number;
   readonly ageMs: number;
+  /** How long the peer has been alive without a break, on this region's wall clock (0 unless alive). */
+  readonly aliveForMs: number;
   readonly digest: RegionDigest;
 }
 
@@ -104,6 +112,7 @@ export class Federation {
   readonly config: FederationConfig;
   readonly stats = new FederationStats();
   readonly store: PeerStore;
+  private readonly peerRegistry: Registry;
   private readonly membership: Membership;
   private readonly intake: DigestIntake;
   private readonly log: Logger;
@@ -125,13 +134,15 @@ export class Federation {
       if (!REGION_NAME.test(p)) throw new Error(`peer region name ${JSON.stringify(p)} is malformed`);
       if (p === options.region) throw new Error(`region ${p} cannot be its own peer`);
     }
+    if (options.peerRegistry && options.leader) throw new Error('a separate peerRegistry cannot be fenced by the leader lease: give one or the other');
     this.region = options.region;
     this.peerNames = [...new Set(options.peers)].sort();
     this.config = federationConfig(options.config);
     this.log = options.log ?? createLogger('stratus-federation', undefined, { region: options.region });
     this.clock = options.clock ?? (() => performance.now());
     this.wallClock = options.wallClock ?? Date.now;
-    this.store = new PeerStore(options.registry, this.config.maxDigestBytes, this.wallClock);
+    this.peerRegistry = options.peerRegistry ?? options.registry;
+    this.store = new PeerStore(this.peerRegistry, this.config.maxDigestBytes, this.wallClock);
     this.membership = new Membership(this.config, this.clock);
     this.intake = new DigestIntake({ region: this.region, store: this.store, stats: this.stats, log: this.log, maxDigestBytes: this.config.maxDigestBytes });
   }
@@ -260,7 +271,7 @@ export class Federation {
     // A new sender (a restart, or a new lease holder) starts a new incarnation.
     const fresh = !this.sending || this.sending.epoch !== epoch;
     const [incarnation, agents, tasks, jobs] = await Promise.all([
-      fresh ? allocateIncarnation(this.options.registry, epoch, this.wallClock) : Promise.resolve(undefined),
+      fresh ? allocateIncarnation(this.peerRegistry, epoch, this.wallClock) : Promise.resolve(undefined),
       this.options.registry.listAgents(),
       this.options.registry.listTasks(),
       this.options.federatedJobs?.() ?? Promise.resolve([]),
@@ -340,14 +351,15 @@ export class Federation {
     return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
-  /** Peers with their latest valid digest, for placement across regions (part 2). */
+  /** Peers with their latest valid digest, for placement across regions (federated jobs). */
   async peerDigests(): Promise<PeerDigest[]> {
     const out: PeerDigest[] = [];
     for (const r of await this.store.list()) {
       const digest = this.store.digestOf(r);
       if (!digest) continue;
       const state = this.judge(r);
-      out.push({ name: r.region, state, incarnation: r.incarnation, seq: r.seq, ageMs: Math.round(this.membership.ageOf(r.region) ?? 0), digest });
+      const aliveForMs = state === 'alive' && r.state === 'alive' ? Math.max(0, this.wallClock() - r.stateSince) : 0;
+      out.push({ name: r.region, state, incarnation: r.incarnation, seq: r.seq, ageMs: Math.round(this.membership.ageOf(r.region) ?? 0), aliveForMs, digest });
     }
     return out;
   }

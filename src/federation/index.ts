@@ -1,6 +1,6 @@
-// The federation module's public surface: what masters, `stratus dev`, the CDK stack's
-// Lambdas and part 2 (federated jobs) use. Internals (codec, intake, membership timing)
-// are imported from their own files by tests only.
+// The federation module's public surface: what masters, `stratus dev` and the CDK stack's
+// Lambdas use, federated jobs included. Internals (codec, intake, membership timing, the
+// planner) are imported from their own files by tests only.
 
 export { DEFAULT_FEDERATION_CONFIG, federationConfig, type FederationConfig } from './config.js';
 export {
@@ -12,6 +12,7 @@ export {
   type Capacity,
   type CapacityBucket,
   type DigestPosition,
+  type FederatedDefinition,
   type FederatedJobSummary,
   type RegionDigest,
   type RegionHealth,
@@ -38,3 +39,12 @@ export { federationRoutes } from './routes.js';
 export { DEFAULT_QUEUE_PREFIX, QueueDirectory, deleteQueues, ensureQueues, inboxQueueName, deadLetterQueueName, sqsClientFromEnv } from './sqs-queues.js';
 export { SqsGossipTransport, type SqsTransportOptions } from './sqs-transport.js';
 export { FederationStats } from './stats.js';
+export { DEFAULT_FEDERATED_JOBS_CONFIG, federatedJobsConfig, type FederatedJobsConfig } from './federated-config.js';
+export { FederatedJobsController, registryJobs, runningJobs, type FederatedJobsOptions, type LocalJobs } from './federated-controller.js';
+export { federatedJobsRoutes } from './federated-routes.js';
+export { MAX_FEDERATED_INSTANCES, baseShares, parsePolicy, policyTotal, type RegionPolicy } from './federated-policy.js';
+export type { ChildView, FederatedJobView, FederatedRegionView } from './federated-views.js';
+export { FederatedJobsClient, type FederatedJobInput, type FederatedJobChange } from './federated-client.js';
+export { childName, FEDERATED_JOB_ID, FEDERATED_JOB_LABEL, FEDERATED_HOME_LABEL } from './child-job.js';
+export { directRegionJobs, httpRegionJobs, RegionJobsError, type RegionJobs } from './region-jobs.js';
+export { withFederatedJobs } from './with-federated-jobs.js';

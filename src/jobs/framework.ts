@@ -661,7 +661,9 @@ export class JobsFramework {
       const { job, doc } = bySlot.get(f.taskId)!;
       // A pass without offers only fills in instances no pass with offers has explained lately.
       if (!haveOffers && doc.pending !== undefined && now - doc.pending.at < this.timing.reasonsRefreshMs * 2) continue;
-      if (doc.pending?.message === f.message) continue;
+      // The same explanation is still rewritten now and then: its `at` tells the autoscaler the
+      // shortfall was checked against the current hosts, not just once long ago.
+      if (doc.pending?.message === f.message && now - doc.pending.at < this.timing.reasonsRefreshMs) continue;
       const list = reasonChanges.get(job) ?? [];
       list.push({ index: doc.index, next: { ...doc, pending: { message: f.message, reasons: f.reasons, shortfall: isResourceShortfall(f), at: now }, updatedAt: now } });
       reasonChanges.set(job, list);

@@ -1,3 +1,14 @@
+import { federationRoutes } from '../federation/routes.js';
+import { federatedJobsRoutes } from '../federation/federated-routes.js';
+import { registryJobs } from '../federation/federated-controller.js';
+import { peerHeaders } from '../federation/peer-auth.js';
+import { withFederatedJobs } from '../federation/with-federated-jobs.js';
+import { recordRegionApiUrl } from './region-api-url.js';
+// Specific modules, not the autoscaler's index: the Lambda bundle must not pull in the local provider (agents, Docker).
+import { Autoscaler } from '../autoscaler/autoscaler.js';
+import { ec2ProviderFromEnv } from '../autoscaler/ec2-provider.js';
+import { autoscalerRoutes } from '../autoscaler/routes.js';
+import { sqsFederationFromEnv } from '../federation/env.js';
 import { Master, storeFromEnv } from './master.js';
 import { isStream, type HttpRequest } from './http/types.js';
 import { authenticatorForRegion } from './http/credentials-secret.js';
@@ -42,6 +53,18 @@ export function containerMaster(env: NodeJS.ProcessEnv = process.env): Promise<{
     const tickFn = env.STRATUS_TICK_FUNCTION;
     const trigger = tickFn ? new TickTriggerNotifier(new InProcessNotifier(), tickFn, log) : undefined;
     const m = new Master({ store: storeFromEnv(env), canStream: false, authenticator: await authenticatorForRegion(env), log, ...(trigger ? { notifier: trigger } : {}) });
+    // Peers, cross-region services and federated jobs are served from this region's table; the
+    // tick sends gossip and decides, the receiver Lambda receives.
+    if (env.STRATUS_PEERS !== undefined && env.STRATUS_REGION) {
+      const { federation, controller } = withFederatedJobs(
+        (federatedJobs) => sqsFederationFromEnv(m.registry, { leader: m.lease, receive: false, sendLoop: false, federatedJobs }, env),
+        { jobs: registryJobs(m.registry), leader: m.lease, ...peerHeaders(env) },
+      );
+      federationRoutes(m.api, federation);
+      federatedJobsRoutes(m.api, controller);
+    }
+    // The autoscaler's rules and activity are read and written through this API; the tick runs it.
+    if (env.STRATUS_AGENT_GROUPS) autoscalerRoutes(m.api, new Autoscaler({ provider: ec2ProviderFromEnv(env) }));
     return { master: m, ...(trigger ? { trigger } : {}) };
   })();
   master.catch(() => (master = undefined)); // a failed start (e.g. the secret unreadable) is retried next time
@@ -75,6 +98,7 @@ export async function handleApiGatewayEvent(m: Master, event: ApiGatewayV2Event)
 
 export async function handler(event: ApiGatewayV2Event): Promise<ApiGatewayV2Result> {
   const { master: m, trigger } = await containerMaster();
+  await recordRegionApiUrl(m.registry, event.requestContext);
   try {
     return await handleApiGatewayEvent(m, event);
   } finally {

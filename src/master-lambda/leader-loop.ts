@@ -34,11 +34,20 @@ export class LeaderLoop {
   /** Rounds run and leadership changes, for tests and metrics. */
   readonly stats = { rounds: 0, elections: 0, offers: 0, errors: 0 };
 
+  private readonly duties: LeaderDuty[];
+
   constructor(
     private readonly ctx: MasterContext,
     readonly lease: LeaderLease,
     private readonly options: LeaderLoopOptions = {},
-  ) {}
+  ) {
+    this.duties = [...(options.duties ?? [])];
+  }
+
+  /** Adds a leader duty (federation, autoscaler) to run every interval from now on. */
+  addDuty(duty: LeaderDuty): void {
+    this.duties.push(duty);
+  }
 
   get isLeader(): boolean {
     return this.lease.isLeader();
@@ -101,7 +110,7 @@ export class LeaderLoop {
     if (epoch === undefined) return;
     try {
       await this.checkElection();
-      for (const duty of this.options.duties ?? []) await duty(this.ctx, epoch);
+      for (const duty of this.duties) await duty(this.ctx, epoch);
       if (this.ctx.now() >= this.nextOfferExpiry) await expireOffers(this.ctx, epoch);
       const stats = await runAllocationRound(this.ctx, epoch, this.ctx.registry.store.consistentIndexes ? undefined : this.recentOffers);
       this.stats.rounds++;

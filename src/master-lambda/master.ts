@@ -63,6 +63,12 @@ export class Master {
     });
   }
 
+  /** Adds a leader-only duty after construction (modules that need this master's registry). */
+  addDuty(duty: LeaderDuty): this {
+    this.leader.addDuty(duty);
+    return this;
+  }
+
   start(): this {
     this.leader.start();
     return this;

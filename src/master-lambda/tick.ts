@@ -1,3 +1,12 @@
+import { sqsFederationFromEnv } from '../federation/env.js';
+import { registryJobs } from '../federation/federated-controller.js';
+import { peerHeaders } from '../federation/peer-auth.js';
+import { withFederatedJobs } from '../federation/with-federated-jobs.js';
+import { regionApiUrl } from './region-api-url.js';
+// Specific modules, not the autoscaler's index: the Lambda bundle must not pull in the local provider (agents, Docker).
+import { attachAutoscaler } from '../autoscaler/attach.js';
+import { ec2ProviderFromEnv } from '../autoscaler/ec2-provider.js';
+import { registryPendingTasks } from '../autoscaler/pending-source.js';
 import { Master, storeFromEnv } from './master.js';
 
 // The scheduled / triggered Lambda: contends for the leader lease and, while leader, runs
@@ -8,7 +17,7 @@ export interface TickContext {
   getRemainingTimeInMillis(): number;
 }
 
-let master: Master | undefined;
+let master: Promise<Master> | undefined;
 
 export async function runTick(m: Master, budgetMs: number): Promise<{ rounds: number; leader: boolean }> {
   const deadline = Date.now() + budgetMs;
@@ -26,9 +35,33 @@ export async function runTick(m: Master, budgetMs: number): Promise<{ rounds: nu
   return { rounds: m.leader.stats.rounds - roundsBefore, leader };
 }
 
+/**
+ * The tick's master. With STRATUS_PEERS set it also sends this region's gossip (the tick's
+ * role is the one peers admit) and decides the federated jobs this region owns; it advertises
+ * the API URL the API handler recorded in the region's table.
+ */
+export async function tickMaster(env: NodeJS.ProcessEnv = process.env): Promise<Master> {
+  const m = new Master({ store: storeFromEnv(env), canStream: false });
+  if (env.STRATUS_PEERS !== undefined && env.STRATUS_REGION) {
+    const api = await regionApiUrl(m.registry);
+    const { federation, controller } = withFederatedJobs(
+      (federatedJobs) =>
+        sqsFederationFromEnv(m.registry, { leader: m.lease, receive: false, sendLoop: false, federatedJobs, ...(api ? { api } : {}), log: m.ctx.log.child({ component: 'federation' }) }, env),
+      { jobs: registryJobs(m.registry), leader: m.lease, ...peerHeaders(env) },
+    );
+    m.addDuty(federation.duty);
+    m.addDuty(controller.duty);
+  }
+  // The tick waits for each autoscaler pass: the invocation must not end with one half done.
+  if (env.STRATUS_AGENT_GROUPS) {
+    await attachAutoscaler(m, { provider: ec2ProviderFromEnv(env), pendingTasks: registryPendingTasks(m.registry), wait: true, routes: false });
+  }
+  return m;
+}
+
 export async function handler(_event: unknown, context?: TickContext): Promise<{ rounds: number; leader: boolean }> {
-  master ??= new Master({ store: storeFromEnv(), canStream: false });
+  master ??= tickMaster();
   // Leave time to release the lease before Lambda stops the invocation.
   const budget = Math.max(1000, (context?.getRemainingTimeInMillis() ?? 60_000) - 5_000);
-  return runTick(master, budget);
+  return runTick(await master, budget);
 }

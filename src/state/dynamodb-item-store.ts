@@ -33,9 +33,9 @@ import { createTableInput, TABLE_DEFINITION } from './table-definition.js';
 
 // The ItemStore on a DynamoDB table (AWS SDK v3; the endpoint comes from AWS_ENDPOINT_URL, so
 // moto or LocalStack serve it in tests). Items: pk, sk, v (version), optional GSI keys,
-// expiresAt (TTL, unix seconds) and d (the data map).
+// expiresAt (TTL, unix seconds), d (the data, one JSON string) and a (condition scalars).
 
-const { versionAttribute: V, dataAttribute: D, ttlAttribute: TTL } = TABLE_DEFINITION;
+const { versionAttribute: V, dataAttribute: D, ttlAttribute: TTL, conditionAttribute: A } = TABLE_DEFINITION;
 const OPTIONAL_KEYS = ['gsi1pk', 'gsi1sk', 'gsi2pk', 'gsi2sk'] as const;
 
 interface Expression {
@@ -206,8 +206,13 @@ export class DynamoDbItemStore implements ItemStore {
     const set: string[] = [];
     const remove: string[] = [];
     e.names['#d'] = D;
-    e.values[':d'] = { M: marshall(item.data, { removeUndefinedValues: true }) };
+    e.values[':d'] = { S: JSON.stringify(item.data) };
     set.push('#d = :d');
+    e.names['#a'] = A;
+    if (item.attrs && Object.keys(item.attrs).length) {
+      e.values[':a'] = { M: marshall(item.attrs) };
+      set.push('#a = :a');
+    } else remove.push('#a');
     e.names['#v'] = V;
     // The version is known exactly when the write is conditional; otherwise it counts up.
     if (op.expect === 'absent') {
@@ -266,11 +271,11 @@ export class DynamoDbItemStore implements ItemStore {
     if (!e.condition) e.names['#pk'] = 'pk';
     const conds = e.condition ? [e.condition] : ['attribute_exists(#pk) OR attribute_not_exists(#pk)'];
     let i = 0;
-    for (const [f, v] of Object.entries(op.dataEquals ?? {})) {
-      e.names['#d'] = D;
+    for (const [f, v] of Object.entries(op.attrsEqual ?? {})) {
+      e.names['#a'] = A;
       e.names[`#f${i}`] = f;
       e.values[`:f${i}`] = marshall({ x: v }).x!;
-      conds.push(`#d.#f${i} = :f${i}`);
+      conds.push(`#a.#f${i} = :f${i}`);
       i++;
     }
     return {
@@ -291,8 +296,9 @@ function decode(raw: Record<string, AttributeValue>): Item {
     pk: o.pk as string,
     sk: o.sk as string,
     version: Number(o[V] ?? 0),
-    data: (o[D] ?? {}) as JsonObject,
+    data: (typeof o[D] === 'string' ? JSON.parse(o[D]) : {}) as JsonObject,
   };
+  if (o[A] !== undefined) item.attrs = o[A] as Record<string, string | number | boolean>;
   for (const k of OPTIONAL_KEYS) if (typeof o[k] === 'string') item[k] = o[k] as string;
   if (o[TTL] !== undefined) item.expiresAt = Number(o[TTL]);
   return item;

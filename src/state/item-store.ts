@@ -20,6 +20,9 @@ export interface ItemInput extends ItemKey {
   readonly gsi2sk?: string;
   /** Unix seconds after which the item is treated as absent (DynamoDB TTL). */
   readonly expiresAt?: number;
+  /** Top-level scalars that conditions can check (e.g. the lease epoch), beside the opaque data. */
+  readonly attrs?: Readonly<Record<string, string | number | boolean>>;
+  /** The item's content; stores keep it opaque (DynamoDB: one JSON string attribute). */
   readonly data: JsonObject;
 }
 
@@ -38,8 +41,8 @@ export type WriteOp =
       readonly op: 'check';
       readonly key: ItemKey;
       readonly expect: Expect;
-      /** Top-level data fields that must hold these values (e.g. the lease epoch). */
-      readonly dataEquals?: Readonly<Record<string, string | number | boolean>>;
+      /** `attrs` that must hold these values (e.g. the lease epoch). */
+      readonly attrsEqual?: Readonly<Record<string, string | number | boolean>>;
     };
 
 /** DynamoDB's TransactWriteItems limit. */

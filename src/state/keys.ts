@@ -3,6 +3,7 @@ import type { ItemKey } from './item-store.js';
 // The single-table key layout. Every hot path is a key read or a query on one partition:
 //   AGENT#a / AGENT              gsi1 AGENTS / a                     an agent
 //   AGENT#a / WORK                                                   its work marker (version = changes)
+//   AGENT#a / MSG#m              gsi2 AGENT#a / MSG#m                a framework message for it (TTL)
 //   FRAMEWORK#f / FRAMEWORK      gsi1 FRAMEWORKS / f                 a framework
 //   FRAMEWORK#f / LOG                                                its event log head (last seq)
 //   FRAMEWORK#f / EVENT#<seq>                                        its events, in order
@@ -20,6 +21,7 @@ export const pad = (n: number): string => String(n).padStart(SEQ_WIDTH, '0');
 export const keys = {
   agent: (id: string): ItemKey => ({ pk: `AGENT#${id}`, sk: 'AGENT' }),
   agentWork: (id: string): ItemKey => ({ pk: `AGENT#${id}`, sk: 'WORK' }),
+  agentMessage: (aid: string, id: string): ItemKey => ({ pk: `AGENT#${aid}`, sk: `MSG#${id}` }),
   framework: (id: string): ItemKey => ({ pk: `FRAMEWORK#${id}`, sk: 'FRAMEWORK' }),
   eventLog: (fid: string): ItemKey => ({ pk: `FRAMEWORK#${fid}`, sk: 'LOG' }),
   event: (fid: string, seq: number): ItemKey => ({ pk: `FRAMEWORK#${fid}`, sk: `EVENT#${pad(seq)}` }),

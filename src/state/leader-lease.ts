@@ -111,7 +111,7 @@ export class LeaderLease {
       await this.store.transact([
         {
           op: 'put',
-          item: { ...keys.lease(this.name), data: this.data(held.epoch) },
+          item: { ...keys.lease(this.name), attrs: { epoch: held.epoch }, data: this.data(held.epoch) },
           expect: { version: held.version },
         },
       ]);
@@ -136,7 +136,7 @@ export class LeaderLease {
       await this.store.transact([
         {
           op: 'put',
-          item: { ...keys.lease(this.name), data: { ...this.data(held.epoch), holder: '' } },
+          item: { ...keys.lease(this.name), attrs: { epoch: held.epoch }, data: { ...this.data(held.epoch), holder: '' } },
           expect: { version: held.version },
         },
       ]);
@@ -154,7 +154,8 @@ export class LeaderLease {
       await this.store.transact([
         {
           op: 'put',
-          item: { ...keys.lease(this.name), data: this.data(epoch) },
+          // The epoch is an attribute too: fenced writes check it with a condition.
+          item: { ...keys.lease(this.name), attrs: { epoch }, data: this.data(epoch) },
           expect: current === 'absent' ? 'absent' : { version: current.version },
         },
       ]);

@@ -142,8 +142,8 @@ export class MemoryItemStore implements ItemStore {
       const key = op.op === 'put' ? op.item : op.key;
       const current = this.live(key);
       if (!holds(op.expect, current)) failed.push(i);
-      else if (op.op === 'check' && op.dataEquals) {
-        for (const [f, v] of Object.entries(op.dataEquals)) if (current?.data[f] !== v) failed.push(i);
+      else if (op.op === 'check' && op.attrsEqual) {
+        for (const [f, v] of Object.entries(op.attrsEqual)) if (current?.attrs?.[f] !== v) failed.push(i);
       }
     });
     if (failed.length) throw new TransactionConflict([...new Set(failed)]);

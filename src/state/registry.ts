@@ -41,6 +41,13 @@ export interface EventLogHead {
   readonly version: number;
 }
 
+export interface AgentMessage {
+  readonly frameworkId: string;
+  readonly executorId: string;
+  readonly data: string;
+  readonly at: number;
+}
+
 export interface Liveness {
   readonly id: string;
   /** Grows at every beat: observers compare counts, not clocks. */
@@ -133,7 +140,7 @@ export class RegistryTransaction {
     if (this.fenceIndex >= 0) throw new Error('transaction is already fenced');
     this.fenceIndex = this.ops.length;
     this.fenceEpoch = epoch;
-    return this.add({ op: 'check', key: keys.lease(leaseName), expect: 'present', dataEquals: { epoch } }, `lease epoch ${epoch}`);
+    return this.add({ op: 'check', key: keys.lease(leaseName), expect: 'present', attrsEqual: { epoch } }, `lease epoch ${epoch}`);
   }
 
   putAgent(agent: Agent, expect: Expect): this {
@@ -150,6 +157,24 @@ export class RegistryTransaction {
    */
   touchAgentWork(agentId: string): this {
     return this.add({ op: 'put', item: { ...keys.agentWork(checkId(agentId, 'agent_id')), data: {} }, expect: 'any' }, `work of ${agentId}`);
+  }
+
+  /** A framework message for an agent, kept until handed out or `expiresAt` (unix seconds). */
+  putAgentMessage(agentId: string, id: string, message: AgentMessage, expiresAt: number): this {
+    checkId(agentId, 'agent_id');
+    checkId(id, 'id');
+    return this.add(
+      {
+        op: 'put',
+        item: { ...keys.agentMessage(agentId, id), gsi2pk: collections.byAgent(agentId), gsi2sk: `MSG#${id}`, expiresAt, data: { ...message } },
+        expect: 'absent',
+      },
+      `message ${id}`,
+    );
+  }
+
+  deleteAgentMessage(agentId: string, id: string): this {
+    return this.add({ op: 'delete', key: keys.agentMessage(agentId, id), expect: 'any' }, `message ${id}`);
   }
 
   putFramework(fw: Framework, expect: Expect): this {
@@ -363,6 +388,18 @@ export class Registry {
   }
   async listTasksByAgent(agentId: string): Promise<Stored<Task>[]> {
     return this.many<Task>({ index: 'gsi2', pk: collections.byAgent(checkId(agentId, 'agent_id')), skPrefix: 'TASK#' });
+  }
+
+  /** Everything filed under an agent in one query: its tasks and the messages waiting for it. */
+  async listAgentItems(agentId: string): Promise<{ tasks: Stored<Task>[]; messages: { id: string; message: AgentMessage }[] }> {
+    const items = await queryAll(this.store, { index: 'gsi2', pk: collections.byAgent(checkId(agentId, 'agent_id')) });
+    const tasks: Stored<Task>[] = [];
+    const messages: { id: string; message: AgentMessage }[] = [];
+    for (const i of items) {
+      if (i.gsi2sk?.startsWith('TASK#')) tasks.push(stored<Task>(i));
+      else if (i.gsi2sk?.startsWith('MSG#')) messages.push({ id: i.gsi2sk.slice(4), message: i.data as unknown as AgentMessage });
+    }
+    return { tasks, messages };
   }
 
   async getRole(name: string): Promise<Stored<RoleConfig> | undefined> {

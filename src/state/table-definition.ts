@@ -21,7 +21,10 @@ export interface TableDefinition {
   /** DynamoDB TTL attribute: unix seconds. */
   readonly ttlAttribute: string;
   readonly versionAttribute: string;
+  /** The item's data, one JSON string (compact, and cheap to read and write whole). */
   readonly dataAttribute: string;
+  /** Scalars conditions check (e.g. the lease epoch), a map. */
+  readonly conditionAttribute: string;
 }
 
 export const TABLE_DEFINITION: TableDefinition = {
@@ -36,6 +39,7 @@ export const TABLE_DEFINITION: TableDefinition = {
   ttlAttribute: 'expiresAt',
   versionAttribute: 'v',
   dataAttribute: 'd',
+  conditionAttribute: 'a',
 };
 
 export const DEFAULT_TABLE_NAME = 'stratus';

@@ -198,9 +198,11 @@ describe('Lambda functions', () => {
     const [roleId] = ofType('us-east-1', 'AWS::IAM::Role').find(([, r]) => r.Properties.RoleName === 'stratus-us-east-1-tick')!;
     expect(render(tick.Properties.Role, ACCOUNT)).toBe(`<${roleId}.Arn>`);
     const env = (tick.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
-    expect(JSON.parse(render(env.STRATUS_GOSSIP_PEERS, ACCOUNT))).toEqual({
+    expect(render(env.STRATUS_PEERS, ACCOUNT)).toBe('eu-west-1,ap-southeast-2');
+    expect(JSON.parse(render(env.STRATUS_GOSSIP_QUEUES, ACCOUNT))).toEqual({
       'eu-west-1': `https://sqs.eu-west-1.amazonaws.com/${ACCOUNT}/stratus-gossip-eu-west-1`,
       'ap-southeast-2': `https://sqs.ap-southeast-2.amazonaws.com/${OTHER_ACCOUNT}/stratus-gossip-ap-southeast-2`,
+      'us-east-1': expect.stringMatching(/^<GossipInbox/),
     });
     const groups = JSON.parse(render(env.STRATUS_AGENT_GROUPS, ACCOUNT)) as { name: string; autoScalingGroupName: string; zones: string[] }[];
     expect(groups.map((g) => [g.name, g.zones])).toEqual([

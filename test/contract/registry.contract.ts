@@ -152,11 +152,11 @@ export function registryContract(name: string, makeStore: StoreFactory): void {
       });
 
       it('reports which op of a failed transaction failed', async () => {
-        await store.transact([{ op: 'put', item: { pk: 'P', sk: 'p', data: { n: 1 } }, expect: 'absent' }]);
+        await store.transact([{ op: 'put', item: { pk: 'P', sk: 'p', attrs: { n: 1 }, data: { n: 1 } }, expect: 'absent' }]);
         const err = await store
           .transact([
             { op: 'put', item: { pk: 'Q', sk: 'q', data: {} }, expect: 'absent' },
-            { op: 'check', key: { pk: 'P', sk: 'p' }, expect: 'present', dataEquals: { n: 2 } },
+            { op: 'check', key: { pk: 'P', sk: 'p' }, expect: 'present', attrsEqual: { n: 2 } },
           ])
           .catch((e: unknown) => e);
         expect(err).toBeInstanceOf(TransactionConflict);

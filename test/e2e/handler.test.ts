@@ -169,3 +169,22 @@ describe('handler.ts (API Gateway v2) serves every call', () => {
     expect((await scheduler({ type: 'REVIVE' })).status).toBe(403);
   });
 });
+
+describe('router edge cases', () => {
+  it('answers a malformed percent-escape in a path with 400, not 500', async () => {
+    const master = new Master({ store: new MemoryItemStore(), log: silentLogger, canStream: false });
+    const r = await handleApiGatewayEvent(master, apigw('POST', '/api/v1/agents/%E0%A4%A/heartbeat', { session: 'x' }));
+    expect(r.statusCode).toBe(400);
+    expect(JSON.parse(r.body)).toMatchObject({ field: 'path' });
+  });
+});
+
+describe('region API URL', () => {
+  it('records the URL API Gateway serves the region on, for the tick to advertise to peers', async () => {
+    const { recordRegionApiUrl, regionApiUrl } = await import('../../src/master-lambda/region-api-url.js');
+    const master = new Master({ store: new MemoryItemStore(), log: silentLogger, canStream: false });
+    expect(await regionApiUrl(master.registry)).toBeUndefined();
+    await recordRegionApiUrl(master.registry, apigw('GET', '/health').requestContext);
+    expect(await regionApiUrl(master.registry)).toBe('https://abc123.execute-api.eu-west-1.amazonaws.com');
+  });
+});

@@ -35,7 +35,7 @@ describe('scheduler endpoint under malformed input', () => {
       ['AGENTS', 'FRAMEWORKS', 'TASKS', 'OFFERS', 'FILTERS', 'ROLES'].map((pk) => queryAll(store, { index: 'gsi1', pk })),
     );
     const fwItems = await queryAll(store, { pk: `FRAMEWORK#${fid}` });
-    const msgs = await queryAll(store, { index: 'gsi1', pk: `DOC#messages.${agentId}` });
+    const msgs = await queryAll(store, { index: "gsi2", pk: `AGENT#${agentId}` });
     return JSON.stringify([...parts, fwItems, msgs]);
   }
 

@@ -26,6 +26,8 @@ export interface SimOptions {
   readonly wrap?: (t: GossipTransport, region: string) => GossipTransport;
   readonly leader?: (region: string) => LeaderView | undefined;
   readonly extra?: Partial<FederationOptions>;
+  /** Per-region options on top of `extra` (e.g. the region's federated job summaries). */
+  readonly extraFor?: (region: string) => Partial<FederationOptions>;
 }
 
 export class SimFederation {
@@ -66,6 +68,7 @@ export class SimFederation {
       wallClock: () => this.wall,
       ...(leader ? { leader } : {}),
       ...this.options.extra,
+      ...this.options.extraFor?.(name),
     });
     r.federation = f;
     return f;

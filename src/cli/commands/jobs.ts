@@ -1,5 +1,5 @@
 import { JobsClient, type JobDetail, type JobView } from '../../jobs/index.js';
-import { masterUrl, parseFlags, printTable, UsageError, type Command } from '../command.js';
+import { masterUrl, parseFlags, printTable, UsageError, type Command, authHeaders } from '../command.js';
 
 // `stratus jobs [NAME]`: the jobs framework's jobs; with NAME, its instances and why the
 // pending ones are not placed (Fenzo's reasons).
@@ -44,7 +44,7 @@ export const jobsCommand: Command = {
   async run(argv) {
     const { values, positionals } = parseFlags(argv, { json: { type: 'boolean' }, master: { type: 'string' } });
     if (positionals.length > 1) throw new UsageError('at most one job name');
-    const client = new JobsClient(masterUrl(values.master));
+    const client = new JobsClient(masterUrl(values.master), { headers: authHeaders() });
     const out = (s: string): void => void process.stdout.write(s + '\n');
     const name = positionals[0];
     if (name !== undefined) {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { masterUrl, parseFlags, UsageError, type Command } from '../command.js';
+import { masterUrl, parseFlags, UsageError, type Command, authHeaders } from '../command.js';
 
 // `stratus logs TASK`: a task's stdout (or stderr) from the agent that runs it. The agent is
 // found through the master's operator API (Mesos's GET_TASKS, then GET_AGENTS for its
@@ -83,7 +83,7 @@ async function getJson(url: string, init: RequestInit, what: string): Promise<un
 }
 
 function operatorCall(master: string, type: string, signal?: AbortSignal): Promise<unknown> {
-  return getJson(`${master}/api/v1`, { method: 'POST', headers: { 'Content-Type': 'application/json', Accept: 'application/json' }, body: JSON.stringify({ type }), ...(signal && { signal }) }, type);
+  return getJson(`${master}/api/v1`, { method: 'POST', headers: { 'Content-Type': 'application/json', Accept: 'application/json', ...authHeaders() }, body: JSON.stringify({ type }), ...(signal && { signal }) }, type);
 }
 
 function pick<T>(candidates: readonly T[], frameworkOf: (t: T) => string, taskId: string, where: string): T {

@@ -2,14 +2,26 @@ import { hostname } from 'node:os';
 import { Master, storeFromEnv } from '../../master-lambda/master.js';
 import { startServer } from '../../master-lambda/server.js';
 import { parseFlags, type Command } from '../command.js';
+import { sqsFederationFromEnv } from '../../federation/env.js';
+import { federationRoutes } from '../../federation/routes.js';
+import { federatedJobsRoutes } from '../../federation/federated-routes.js';
+import { registryJobs } from '../../federation/federated-controller.js';
+import { withFederatedJobs } from '../../federation/with-federated-jobs.js';
+import { peerHeaders } from '../../federation/peer-auth.js';
+import { attachAutoscaler, ec2ProviderFromEnv, registryPendingTasks } from '../../autoscaler/index.js';
+import { authenticatorFromEnv } from '../../master-lambda/http/credentials.js';
 
 // `stratus master`: one master process (the local server) on the in-memory Registry or, with
 // STRATUS_TABLE set, on a DynamoDB table shared with other masters (leader election by lease).
 
-const usage = `usage: stratus master [--port 5050] [--host 127.0.0.1] [--lease-ms 10000]
+const usage = `usage: stratus master [--port 5050] [--host 127.0.0.1] [--lease-ms 10000] [--holder-id ID]
 
 Runs a master: the Mesos v1 scheduler API, the agent API and the operator API on one port.
-Environment: STRATUS_TABLE (DynamoDB table; in-memory when unset), AWS_ENDPOINT_URL, AWS_REGION.`;
+Several masters on one DynamoDB table elect a leader by lease; all of them serve calls.
+Environment: STRATUS_TABLE (DynamoDB table; in-memory when unset), AWS_ENDPOINT_URL, AWS_REGION;
+STRATUS_CREDENTIALS or STRATUS_CREDENTIALS_FILE (authentication on);
+STRATUS_REGION with STRATUS_PEERS (and STRATUS_GOSSIP_QUEUES) to gossip with peer regions over SQS;
+STRATUS_AGENT_GROUPS (group -> Auto Scaling group) to autoscale agent groups (rules: --autoscaler-rules FILE).`;
 
 export const masterCommand: Command = {
   name: 'master',
@@ -21,21 +33,50 @@ export const masterCommand: Command = {
       host: { type: 'string', default: '127.0.0.1' },
       'lease-ms': { type: 'string' },
       'holder-id': { type: 'string' },
+      'autoscaler-rules': { type: 'string' },
     });
     const port = Number(values.port);
+    const authenticator = authenticatorFromEnv();
     const master = new Master({
       store: storeFromEnv(),
       config: { port, hostname: hostname(), ...(values['lease-ms'] ? { leaseDurationMs: Number(values['lease-ms']) } : {}) },
       ...(values['holder-id'] ? { holderId: values['holder-id'] } : {}),
+      ...(authenticator ? { authenticator } : {}),
     });
     const server = await startServer(master.api, { port, host: values.host });
     master.start();
+    // Federation: every master receives; only the lease holder sends, judges peers and decides
+    // federated jobs (whose child jobs this region's jobs framework runs, wherever it runs).
+    const fed =
+      process.env.STRATUS_PEERS !== undefined && process.env.STRATUS_REGION
+        ? withFederatedJobs(
+            (federatedJobs) => sqsFederationFromEnv(master.registry, { leader: master.lease, api: server.url, federatedJobs, log: master.ctx.log.child({ component: 'federation' }) }),
+            { jobs: registryJobs(master.registry), leader: master.lease, ...peerHeaders() },
+          )
+        : undefined;
+    // Autoscaling of the region's EC2 Auto Scaling groups (STRATUS_AGENT_GROUPS), leader only.
+    const autoscaler = process.env.STRATUS_AGENT_GROUPS
+      ? await attachAutoscaler(master, {
+          provider: ec2ProviderFromEnv(),
+          pendingTasks: registryPendingTasks(master.registry),
+          ...(values['autoscaler-rules'] ? { rulesFile: values['autoscaler-rules'] } : {}),
+        })
+      : undefined;
+    if (fed) {
+      federationRoutes(master.api, fed.federation);
+      federatedJobsRoutes(master.api, fed.controller);
+      fed.federation.start();
+      fed.controller.start();
+    }
     process.stdout.write(`stratus master listening on ${server.url} (lease holder id ${master.lease.holderId})\n`);
     await new Promise<void>((resolve) => {
       const stop = (): void => resolve();
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
     });
+    await autoscaler?.stop();
+    await fed?.controller.stop();
+    await fed?.federation.stop();
     await master.stop();
     await server.close();
     return 0;

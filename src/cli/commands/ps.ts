@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { JobsClient } from '../../jobs/index.js';
-import { masterUrl, parseFlags, printTable, type Command } from '../command.js';
+import { masterUrl, parseFlags, printTable, type Command, authHeaders } from '../command.js';
 
 // `stratus ps`: every task the master has (operator API GET_TASKS), and the jobs framework's
 // instances still waiting for a place, with the reason.
@@ -36,7 +36,7 @@ function scalar(t: TaskRow, name: string): number {
 async function masterTasks(master: string, all: boolean): Promise<TaskRow[]> {
   const res = await fetch(`${master}/api/v1`, {
     method: 'POST',
-    headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+    headers: { 'Content-Type': 'application/json', Accept: 'application/json', ...authHeaders() },
     body: JSON.stringify({ type: 'GET_TASKS' }),
   });
   const text = await res.text();
@@ -67,7 +67,7 @@ export const psCommand: Command = {
       code = 1;
     }
     try {
-      const pending = (await new JobsClient(master).list()).flatMap((j) => j.pending.map((p) => [`${j.name}/${p.index}`, p.message] as const));
+      const pending = (await new JobsClient(master, { headers: authHeaders() }).list()).flatMap((j) => j.pending.map((p) => [`${j.name}/${p.index}`, p.message] as const));
       if (pending.length > 0) {
         out('');
         printTable(['PENDING', 'REASON'], pending, out);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { masterUrl, parseFlags, printTable, type Command } from '../command.js';
+import { masterUrl, parseFlags, printTable, type Command, authHeaders } from '../command.js';
 
 // `stratus regions`: this region's federation peers as its master sees them, with the age of
 // each peer's last digest (GET /api/v1/federation/peers).
@@ -60,9 +60,8 @@ export const regionsCommand: Command = {
   usage,
   async run(argv) {
     const { values } = parseFlags(argv, { master: { type: 'string' }, json: { type: 'boolean', default: false } }, false);
-    const token = process.env.STRATUS_TOKEN;
     const res = await fetch(`${masterUrl(values.master)}/api/v1/federation/peers`, {
-      headers: { Accept: 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+      headers: { Accept: 'application/json', ...authHeaders() },
       signal: AbortSignal.timeout(10_000),
     });
     const text = await res.text();

@@ -1,8 +1,12 @@
+import { FederatedJobsClient } from '../../federation/federated-client.js';
+import type { RegionPolicy } from '../../federation/federated-policy.js';
 import { JobsClient, JobsClientError, type JobSpecInput } from '../../jobs/index.js';
-import { masterUrl, parseFlags, UsageError, type Command } from '../command.js';
+import { masterUrl, parseFlags, UsageError, type Command, authHeaders } from '../command.js';
 
 // `stratus run`: submits a job to the built-in jobs framework. Everything after `--` is the
-// command: one word is a shell command line, several are an argv run without a shell.
+// command: one word is a shell command line, several are an argv run without a shell. With
+// --regions or --region-weights the job is federated: submitted once to this master's region
+// (its home), which runs it across regions (POST /api/v1/federation/jobs).
 
 const usage = `usage: stratus run --name NAME [flags] [-- COMMAND...]
 
@@ -23,11 +27,18 @@ Submits a service (kept at N instances, spread over zones) or a batch job (run t
   --env KEY=VALUE        environment variable (repeatable)
   --label KEY=VALUE      task label (repeatable)
   --kill-grace SECONDS   between SIGTERM and SIGKILL
+  --regions R=N,...      federate: N instances in each region R (instead of --instances)
+  --region-weights R=W,...  federate: --instances in all, spread over regions by weight
   --master URL           master (default $STRATUS_MASTER or http://127.0.0.1:5050)
 
 examples:
   stratus run --name web --instances 6 --cpus 0.5 --mem 64 --image stratus/busybox:latest -- sh -c 'httpd -f -p $PORT0'
-  stratus run --name etl --type batch --retries 2 -- 'sleep 5'`;
+  stratus run --name etl --type batch --retries 2 -- 'sleep 5'
+  stratus run --name web --regions eu-west-1=3,us-east-1=2 --cpus 0.5 -- serve
+  stratus run --name api --region-weights eu-west-1=1,us-east-1=2 --instances 6 -- serve
+
+A federated job spills instances a region has no room for over to the regions with the most
+free capacity, and restarts a dead region's share elsewhere until it is back (stratus regions).`;
 
 function number(value: string | undefined, flag: string): number | undefined {
   if (value === undefined) return undefined;
@@ -46,8 +57,21 @@ function pairs(values: readonly string[] | undefined, flag: string): Record<stri
   return out;
 }
 
-/** The job spec `stratus run` argv describes (exported for tests). */
-export function runSpec(argv: readonly string[]): { spec: JobSpecInput; master: string } {
+/** `--regions a=3,b=2` or `--region-weights a=1,b=2`: region names to numbers (checked by the master). */
+function regionNumbers(value: string, flag: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const part of value.split(',').filter(Boolean)) {
+    const i = part.indexOf('=');
+    const n = Number(part.slice(i + 1));
+    if (i <= 0 || part.slice(i + 1).trim() === '' || !Number.isFinite(n)) throw new UsageError(`--${flag} takes REGION=NUMBER,... (got '${part}')`);
+    out[part.slice(0, i)] = n;
+  }
+  if (Object.keys(out).length === 0) throw new UsageError(`--${flag} names no region`);
+  return out;
+}
+
+/** The job spec `stratus run` argv describes, and its region policy when federated (exported for tests). */
+export function runSpec(argv: readonly string[]): { spec: JobSpecInput; master: string; policy?: RegionPolicy } {
   const dash = argv.indexOf('--');
   const flags = dash < 0 ? argv : argv.slice(0, dash);
   const command = dash < 0 ? [] : argv.slice(dash + 1);
@@ -68,6 +92,8 @@ export function runSpec(argv: readonly string[]): { spec: JobSpecInput; master: 
     env: { type: 'string', multiple: true },
     label: { type: 'string', multiple: true },
     'kill-grace': { type: 'string' },
+    regions: { type: 'string' },
+    'region-weights': { type: 'string' },
     master: { type: 'string' },
   });
   if (positionals.length > 0) throw new UsageError(`unexpected '${positionals[0]}': put the command after --`);
@@ -80,6 +106,12 @@ export function runSpec(argv: readonly string[]): { spec: JobSpecInput; master: 
   const constraints: NonNullable<JobSpecInput['constraints']> = [];
   if (values['unique-host']) constraints.push({ type: 'uniqueHost' });
   for (const [attribute, list] of Object.entries(pairs(values.attr, 'attr'))) constraints.push({ type: 'hostAttribute', attribute, values: list.split(',').filter(Boolean) });
+  if (values.regions !== undefined && values['region-weights'] !== undefined) throw new UsageError('give --regions or --region-weights, not both');
+  if (values.regions !== undefined && values.instances !== undefined) throw new UsageError('--regions sets the instances of each region: leave out --instances');
+  if (values['region-weights'] !== undefined && values.instances === undefined) throw new UsageError('--region-weights spreads --instances N over the regions: give --instances');
+  let policy: RegionPolicy | undefined;
+  if (values.regions !== undefined) policy = { counts: regionNumbers(values.regions, 'regions') };
+  if (values['region-weights'] !== undefined) policy = { weights: regionNumbers(values['region-weights'], 'region-weights'), total: number(values.instances, 'instances')! };
   const optional = {
     disk: number(values.disk, 'disk'),
     ports: number(values.ports, 'ports'),
@@ -101,7 +133,7 @@ export function runSpec(argv: readonly string[]): { spec: JobSpecInput; master: 
     ...(values.label ? { labels: pairs(values.label, 'label') } : {}),
     ...(constraints.length > 0 ? { constraints } : {}),
   };
-  return { spec, master: masterUrl(values.master) };
+  return { spec, master: masterUrl(values.master), ...(policy ? { policy } : {}) };
 }
 
 export const runCommand: Command = {
@@ -109,9 +141,16 @@ export const runCommand: Command = {
   summary: 'submit a service or batch job to the jobs framework',
   usage,
   async run(argv) {
-    const { spec, master } = runSpec(argv);
+    const { spec, master, policy } = runSpec(argv);
     try {
-      const job = await new JobsClient(master).submit(spec);
+      if (policy) {
+        const { name, instances: _i, ...job } = spec;
+        const fed = await new FederatedJobsClient(master, { headers: authHeaders() }).submit({ name, policy, job });
+        const shares = fed.regions.filter((r) => r.share > 0).map((r) => `${r.region}=${r.share}`);
+        process.stdout.write(`federated ${fed.job.type} ${fed.id} submitted to region ${fed.home}: ${shares.join(', ')} (see: GET /api/v1/federation/jobs/${fed.id})\n`);
+        return 0;
+      }
+      const job = await new JobsClient(master, { headers: authHeaders() }).submit(spec);
       const s = job.spec;
       process.stdout.write(`${s.type} ${job.name} submitted: ${s.instances} instance(s) of ${s.cpus} cpus / ${s.mem} MiB (see: stratus jobs ${job.name})\n`);
       return 0;

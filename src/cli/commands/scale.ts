@@ -1,5 +1,5 @@
 import { JobsClient } from '../../jobs/index.js';
-import { masterUrl, parseFlags, UsageError, type Command } from '../command.js';
+import { masterUrl, parseFlags, UsageError, type Command, authHeaders } from '../command.js';
 
 // `stratus scale NAME N`: sets a job's instance count (no task is replaced).
 
@@ -19,7 +19,7 @@ export const scaleCommand: Command = {
     if (name === undefined || count === undefined || rest.length > 0) throw new UsageError('give a job name and an instance count');
     const n = Number(count);
     if (!/^\d+$/.test(count) || !Number.isSafeInteger(n)) throw new UsageError(`N must be a whole number (got '${count}')`);
-    const { job } = await new JobsClient(masterUrl(values.master)).scale(name, n);
+    const { job } = await new JobsClient(masterUrl(values.master), { headers: authHeaders() }).scale(name, n);
     process.stdout.write(`${job.name} scaled to ${job.spec.instances} instance(s) (${job.counts.running} running now)\n`);
     return 0;
   },

@@ -66,7 +66,13 @@ export class MasterApi {
         pathMatched = true;
         if (r.method !== req.method) continue;
         const params: Record<string, string> = {};
-        r.names.forEach((n, i) => (params[n] = decodeURIComponent(m[i + 1]!)));
+        r.names.forEach((n, i) => {
+          try {
+            params[n] = decodeURIComponent(m[i + 1]!);
+          } catch {
+            throw new HttpError(400, `the path segment '${m[i + 1]!.slice(0, 64)}' is not valid percent-encoding`, 'path');
+          }
+        });
         return await r.handler(req, params);
       }
       if (pathMatched) throw new HttpError(405, `method ${req.method} is not allowed on ${req.path}`, 'method');

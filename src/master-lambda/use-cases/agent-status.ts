@@ -4,70 +4,97 @@ import type { Agent } from '../../core/agent.js';
 import type { Task, TaskStatus } from '../../core/task.js';
 import type { Stored } from '../../state/registry.js';
 import type { StatusResponse, StatusResult, StatusUpdate } from '../codec/agent-api.js';
-import { updateEvent } from '../codec/scheduler-event.js';
+import { updateEvent, type SchedulerEvent } from '../codec/scheduler-event.js';
 import type { MasterContext } from '../master-context.js';
 import { retryOnConflict } from '../retry.js';
 import { addEvents } from './framework-events.js';
 
 // Status updates from an agent: each moves its task through the state machine and reaches
-// the framework as an UPDATE event, in one transaction. A resend of an update not yet
-// acknowledged is delivered again (at-least-once); an acknowledged one is answered as such,
-// so the agent can drop it from its journal.
+// the framework as an UPDATE event. The updates one request carries for one task (STARTING
+// then RUNNING, say) are applied in order in ONE transaction with their events. A resend of
+// an update not yet acknowledged is delivered again (at-least-once); an acknowledged one is
+// answered as such, so the agent can drop it from its journal.
 
 const SEEN_LIMIT = 16;
 
+type Result = { result: StatusResult; message?: string; kill?: boolean };
+
 export async function applyStatusUpdates(ctx: MasterContext, agent: Stored<Agent>, updates: readonly StatusUpdate[]): Promise<StatusResponse> {
-  const results: StatusResponse['results'] = [];
-  const touched = new Set<string>();
+  // Group by task, keeping each task's updates in the order the agent journaled them.
+  const byTask = new Map<string, StatusUpdate[]>();
   for (const u of updates) {
-    const r = await applyOne(ctx, agent.id, u);
-    results.push({ uuid: u.uuid, ...r });
-    if (r.result === 'applied' || r.result === 'duplicate') touched.add(u.framework_id);
+    const k = `${u.framework_id}/${u.task_id}`;
+    byTask.set(k, [...(byTask.get(k) ?? []), u]);
+  }
+  const results = new Map<string, Result>();
+  const touched = new Set<string>();
+  for (const group of byTask.values()) {
+    const rs = await applyTaskUpdates(ctx, agent.id, group);
+    group.forEach((u, i) => {
+      results.set(u.uuid, rs[i]!);
+      if (rs[i]!.result === 'applied' || rs[i]!.result === 'duplicate') touched.add(u.framework_id);
+    });
   }
   for (const id of touched) ctx.notifier.notify(`framework:${id}`);
-  return results.length ? { results } : { results: [] };
+  return { results: updates.map((u) => ({ uuid: u.uuid, ...results.get(u.uuid)! })) };
 }
 
-async function applyOne(ctx: MasterContext, agentId: string, u: StatusUpdate): Promise<{ result: StatusResult; message?: string; kill?: boolean }> {
-  const state = u.state.replace(/^TASK_/, '') as TaskState;
+function statusOf(u: StatusUpdate): TaskStatus {
+  return {
+    state: u.state.replace(/^TASK_/, '') as TaskState,
+    uuid: u.uuid,
+    source: u.source ?? 'SOURCE_EXECUTOR',
+    ...(u.reason ? { reason: u.reason.replace(/^REASON_/, '') } : {}),
+    ...(u.message ? { message: u.message } : {}),
+    ...(u.healthy !== undefined ? { healthy: u.healthy } : {}),
+    timestamp: u.timestamp,
+  };
+}
+
+async function applyTaskUpdates(ctx: MasterContext, agentId: string, updates: readonly StatusUpdate[]): Promise<Result[]> {
+  const first = updates[0]!;
   return retryOnConflict(async () => {
-    const task = await ctx.registry.getTask(u.framework_id, u.task_id);
-    if (!task) {
+    const stored = await ctx.registry.getTask(first.framework_id, first.task_id);
+    if (!stored) {
       // A task the master never had (or forgot long ago): stop it if it still runs.
-      return { result: 'unknown_task', message: 'the master does not know this task', ...(isTerminal(state) ? {} : { kill: true }) };
+      return updates.map((u) => {
+        const state = u.state.replace(/^TASK_/, '') as TaskState;
+        return { result: 'unknown_task', message: 'the master does not know this task', ...(isTerminal(state) ? {} : { kill: true }) };
+      });
     }
-    if (task.agentId !== agentId) return { result: 'rejected', message: `task ${task.taskId} is not on agent ${agentId}` };
-    if (task.pendingAcks.includes(u.uuid)) return { result: 'acknowledged' };
-    const status: TaskStatus = {
-      state,
-      uuid: u.uuid,
-      source: u.source ?? 'SOURCE_EXECUTOR',
-      ...(u.reason ? { reason: u.reason.replace(/^REASON_/, '') } : {}),
-      ...(u.message ? { message: u.message } : {}),
-      ...(u.healthy !== undefined ? { healthy: u.healthy } : {}),
-      timestamp: u.timestamp,
-    };
+    if (stored.agentId !== agentId) return updates.map(() => ({ result: 'rejected', message: `task ${stored.taskId} is not on agent ${agentId}` }));
+    let task: Task = stored;
+    let changed = false;
+    const events: SchedulerEvent[] = [];
+    const results: Result[] = [];
+    for (const u of updates) {
+      const status = statusOf(u);
+      if (task.pendingAcks.includes(u.uuid)) {
+        results.push({ result: 'acknowledged' });
+      } else if ((task.seenUuids ?? []).includes(u.uuid) || task.status.uuid === u.uuid) {
+        // A resend the framework has not acknowledged yet: deliver it again, unchanged.
+        events.push(updateEvent(task, status));
+        results.push({ result: 'duplicate' });
+      } else if (!canTransition(task.state, status.state)) {
+        results.push({ result: 'rejected', message: `task cannot move from TASK_${task.state} to TASK_${status.state}` });
+      } else {
+        task = { ...task, state: status.state, status, seenUuids: [...(task.seenUuids ?? []), u.uuid].slice(-SEEN_LIMIT), updatedAt: ctx.now() };
+        changed = true;
+        events.push(updateEvent(task, status));
+        results.push({ result: 'applied' });
+      }
+    }
+    if (events.length === 0) return results;
     const tx = ctx.registry.transaction();
-    if ((task.seenUuids ?? []).includes(u.uuid) || task.status.uuid === u.uuid) {
-      // A resend: the framework has not acknowledged it yet, so deliver it again, unchanged.
-      await addEvents(ctx, tx, new Map([[task.frameworkId, [updateEvent(task, status)]]]));
-      await tx.commit();
-      return { result: 'duplicate' };
-    }
-    if (!canTransition(task.state, state)) {
-      return { result: 'rejected', message: `task cannot move from TASK_${task.state} to TASK_${state}` };
-    }
-    const now = ctx.now();
-    const next: Task = { ...task, state, status, seenUuids: [...(task.seenUuids ?? []), u.uuid].slice(-SEEN_LIMIT), updatedAt: now };
-    tx.putTask(next, { version: task.version });
-    if (isTerminal(state)) {
+    if (changed) tx.putTask(task, { version: stored.version });
+    if (changed && isTerminal(task.state)) {
       // The task's resources return to the agent's free pool.
       const agent = await ctx.registry.getAgent(agentId);
       if (agent) tx.putAgent({ ...agent, allocated: subtract(agent.allocated, task.resources, 'agent.allocated') }, { version: agent.version });
     }
-    await addEvents(ctx, tx, new Map([[task.frameworkId, [updateEvent(task, status)]]]));
+    await addEvents(ctx, tx, new Map([[task.frameworkId, events]]));
     await tx.commit();
-    if (isTerminal(state)) ctx.notifier.notify('allocation');
-    return { result: 'applied' };
+    if (changed && isTerminal(task.state)) ctx.notifier.notify('allocation');
+    return results;
   });
 }

@@ -4,14 +4,14 @@ import type { Stored } from '../../state/registry.js';
 import type { WorkResponse } from '../codec/agent-api.js';
 import type { MasterContext } from '../master-context.js';
 import { retryOnConflict } from '../retry.js';
-import { messageCollection } from './message.js';
 
 // An agent's work, derived from the task table rather than queued: tasks to launch (STAGING),
 // tasks to kill, acknowledgements to apply, messages. Nothing can be lost between master and
 // agent because nothing is removed until the agent says it applied it.
 
 export async function computeWork(ctx: MasterContext, agent: Stored<Agent>, version: number): Promise<WorkResponse> {
-  const tasks = await ctx.registry.listTasksByAgent(agent.id);
+  // One query: the agent's tasks and the messages waiting for it.
+  const { tasks, messages } = await ctx.registry.listAgentItems(agent.id);
   const work: WorkResponse = { version, launch: [], kill: [], acks: [], messages: [] };
   for (const t of tasks) {
     if (t.state === 'STAGING' && t.killRequestedAt === undefined) {
@@ -30,12 +30,11 @@ export async function computeWork(ctx: MasterContext, agent: Stored<Agent>, vers
     }
     for (const uuid of t.pendingAcks) work.acks.push({ framework_id: t.frameworkId, task_id: t.taskId, uuid });
   }
-  const messages = await ctx.registry.listDocuments<{ frameworkId: string; executorId: string; data: string }>(messageCollection(agent.id));
-  for (const m of messages) work.messages.push({ framework_id: m.data.frameworkId, executor_id: m.data.executorId, data: m.data.data });
+  for (const { message: m } of messages) work.messages.push({ framework_id: m.frameworkId, executor_id: m.executorId, data: m.data });
   if (messages.length) {
     // Messages are best effort (as in Mesos): handed out once.
     const tx = ctx.registry.transaction();
-    for (const m of messages.slice(0, 90)) tx.deleteDocument(messageCollection(agent.id), m.id);
+    for (const m of messages.slice(0, 90)) tx.deleteAgentMessage(agent.id, m.id);
     await tx.commit();
   }
   return work;

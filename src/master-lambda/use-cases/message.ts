@@ -9,7 +9,6 @@ import type { MasterContext } from '../master-context.js';
 // message in its work and logs it for the task's executor id; delivery is best effort, as in Mesos.
 
 export const MESSAGE_TTL_SECONDS = 600;
-export const messageCollection = (agentId: string): string => `messages.${agentId}`;
 
 export async function sendMessage(ctx: MasterContext, framework: Stored<Framework>, call: Extract<SchedulerCall, { type: 'MESSAGE' }>): Promise<void> {
   const { agent_id, executor_id, data } = call.message;
@@ -18,13 +17,7 @@ export async function sendMessage(ctx: MasterContext, framework: Stored<Framewor
   if (!agent || agent.reachability === 'GONE') throw new NotFoundError(`agent ${agent_id.value} is not registered`, 'message.agent_id');
   await ctx.registry
     .transaction()
-    .putDocument(
-      messageCollection(agent.id),
-      randomUUID(),
-      { frameworkId: framework.id, executorId: executor_id.value, data, at: ctx.now() },
-      'absent',
-      Math.floor(ctx.now() / 1000) + MESSAGE_TTL_SECONDS,
-    )
+    .putAgentMessage(agent.id, randomUUID(), { frameworkId: framework.id, executorId: executor_id.value, data, at: ctx.now() }, Math.floor(ctx.now() / 1000) + MESSAGE_TTL_SECONDS)
     .touchAgentWork(agent.id)
     .commit();
   ctx.notifier.notify(`agent:${agent.id}`);

@@ -117,7 +117,7 @@ describe('federation (in-process, simulated time)', () => {
     const lease = { epoch: undefined as number | undefined };
     const sim = new SimFederation({ regions: ['a', 'b'], leader: (r) => (r === 'a' ? lease : undefined) });
     const store = sim.region('a').registry.store;
-    const putLease = (epoch: number): Promise<void> => store.transact([{ op: 'put', item: { pk: 'LEASE#master', sk: 'LEASE', data: { epoch, holder: 'x' } }, expect: 'any' }]);
+    const putLease = (epoch: number): Promise<void> => store.transact([{ op: 'put', item: { pk: 'LEASE#master', sk: 'LEASE', attrs: { epoch }, data: { epoch, holder: 'x' } }, expect: 'any' }]);
     await sim.round();
     expect(sim.region('a').federation.stats.sentMessages).toBe(0);
     expect(await sim.stateOf('b', 'a')).toBe('unknown');

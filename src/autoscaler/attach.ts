@@ -1,0 +1,30 @@
+import type { Master } from '../master-lambda/master.js';
+import { Autoscaler, type AutoscalerOptions } from './autoscaler.js';
+import { autoscalerDuty } from './duty.js';
+import { autoscalerRoutes } from './routes.js';
+import { applyAutoscalerRulesFile } from './rules-file.js';
+
+// One call for an entry point (`stratus dev`, `stratus master`, the tick) to give a master its
+// autoscaler: the leader duty, the operator routes, and the rules file if one was given.
+//
+//   const autoscaler = await attachAutoscaler(master, { provider, pendingTasks: () => jobs.pendingTasks(), rulesFile });
+//   ...
+//   await autoscaler.stop();   // before stopping the provider
+
+export interface AttachOptions extends AutoscalerOptions {
+  /** `--autoscaler-rules FILE`: stored at start (replacing the Registry's rules); a bad file throws, naming the field. */
+  readonly rulesFile?: string;
+  /** Wait for each pass inside the duty (the Lambda tick); default false. */
+  readonly wait?: boolean;
+  /** Mount the operator routes (default true). */
+  readonly routes?: boolean;
+}
+
+export async function attachAutoscaler(master: Master, options: AttachOptions): Promise<Autoscaler> {
+  const { rulesFile, wait, routes, ...rest } = options;
+  const autoscaler = new Autoscaler({ log: master.ctx.log.child({ component: 'autoscaler' }), ...rest });
+  if (rulesFile !== undefined) await applyAutoscalerRulesFile(autoscaler, master.registry, rulesFile);
+  master.addDuty(autoscalerDuty(autoscaler, { wait: wait ?? false }));
+  if (routes !== false) autoscalerRoutes(master.api, autoscaler);
+  return autoscaler;
+}

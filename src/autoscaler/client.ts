@@ -1,0 +1,131 @@
+import { z } from 'zod';
+import { ACTIVITY_ACTIONS, ACTIVITY_OUTCOMES } from './activity.js';
+
+// An HTTP client of the autoscaler's operator routes, for the CLI. Answers are checked for their
+// outer shape; a 4xx becomes an AutoscalerClientError carrying the field the master named.
+
+export class AutoscalerClientError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+    this.name = 'AutoscalerClientError';
+  }
+}
+
+const errorBody = z.object({ error: z.string(), field: z.string().optional() });
+const ruleShape = z
+  .object({
+    group: z.string(),
+    minSize: z.number(),
+    maxSize: z.number(),
+    minIdle: z.number(),
+    maxIdle: z.number(),
+    scaleUpCooldownSeconds: z.number(),
+    scaleDownCooldownSeconds: z.number(),
+    shape: z.object({ cpus: z.number(), mem: z.number(), disk: z.number().optional(), ports: z.number().optional() }),
+  })
+  .passthrough();
+export const rulesResponse = z.object({ groups: z.array(ruleShape), updatedAt: z.number().optional(), version: z.number(), knownGroups: z.array(z.string()) });
+export type RulesResponse = z.output<typeof rulesResponse>;
+
+const activityShape = z
+  .object({
+    at: z.number(),
+    group: z.string(),
+    action: z.enum(ACTIVITY_ACTIONS),
+    outcome: z.enum(ACTIVITY_OUTCOMES),
+    reason: z.string(),
+    count: z.number().optional(),
+    hosts: z.array(z.object({ agentId: z.string(), hostname: z.string(), zone: z.string().optional(), instanceId: z.string().optional() })).optional(),
+    error: z.string().optional(),
+    operation: z.string().optional(),
+  })
+  .passthrough();
+export const activityResponse = z.object({ activity: z.array(activityShape), metrics: z.record(z.string(), z.number()) });
+export type ActivityResponse = z.output<typeof activityResponse>;
+
+export const statusResponse = z
+  .object({
+    provider: z.string(),
+    groups: z.array(
+      z
+        .object({ group: z.string(), hosts: z.number(), idle: z.number(), busy: z.number(), draining: z.number(), unreachable: z.number(), removing: z.number(), inFlight: z.number() })
+        .passthrough(),
+    ),
+    operations: z.array(z.object({ id: z.string(), kind: z.string(), group: z.string(), phase: z.string() }).passthrough()),
+    metrics: z.record(z.string(), z.number()),
+  })
+  .passthrough();
+export type StatusResponse = z.output<typeof statusResponse>;
+
+export interface AutoscalerClientOptions {
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly fetch?: typeof fetch;
+  readonly timeoutMs?: number;
+}
+
+export class AutoscalerClient {
+  private readonly base: string;
+  private readonly fetchFn: typeof fetch;
+
+  constructor(
+    master: string | URL,
+    private readonly options: AutoscalerClientOptions = {},
+  ) {
+    this.base = String(master).replace(/\/+$/, '');
+    this.fetchFn = options.fetch ?? fetch;
+  }
+
+  private async request<S extends z.ZodType>(method: string, path: string, schema: S, payload?: unknown): Promise<z.output<S>> {
+    let res: Response;
+    try {
+      res = await this.fetchFn(`${this.base}${path}`, {
+        method,
+        headers: { Accept: 'application/json', ...(payload !== undefined ? { 'Content-Type': 'application/json' } : {}), ...this.options.headers },
+        ...(payload !== undefined ? { body: typeof payload === 'string' ? payload : JSON.stringify(payload) } : {}),
+        signal: AbortSignal.timeout(this.options.timeoutMs ?? 15_000),
+      });
+    } catch (e) {
+      const cause = (e as { cause?: { message?: string } }).cause?.message ?? (e as Error).message;
+      throw new AutoscalerClientError(0, `cannot reach the master at ${this.base}: ${cause}`);
+    }
+    const text = await res.text();
+    let value: unknown;
+    try {
+      value = text ? JSON.parse(text) : undefined;
+    } catch {
+      throw new AutoscalerClientError(res.status, `${method} ${path}: HTTP ${res.status}: ${text.slice(0, 200)}`);
+    }
+    if (!res.ok) {
+      const e = errorBody.safeParse(value);
+      throw new AutoscalerClientError(res.status, e.success ? e.data.error : `${method} ${path}: HTTP ${res.status}`, e.success ? e.data.field : undefined);
+    }
+    const parsed = schema.safeParse(value);
+    if (!parsed.success) throw new AutoscalerClientError(res.status, `${method} ${path}: unexpected answer: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+    return parsed.data;
+  }
+
+  rules(): Promise<RulesResponse> {
+    return this.request('GET', '/api/v1/autoscaler/rules', rulesResponse);
+  }
+
+  /** `rules` as an object, or JSON text sent as it is (a file's content). */
+  setRules(rules: unknown): Promise<RulesResponse> {
+    return this.request('PUT', '/api/v1/autoscaler/rules', rulesResponse, rules);
+  }
+
+  activity(options: { readonly limit?: number; readonly group?: string } = {}): Promise<ActivityResponse> {
+    const q = new URLSearchParams();
+    if (options.limit !== undefined) q.set('limit', String(options.limit));
+    if (options.group !== undefined) q.set('group', options.group);
+    const qs = q.toString();
+    return this.request('GET', `/api/v1/autoscaler/activity${qs ? `?${qs}` : ''}`, activityResponse);
+  }
+
+  status(): Promise<StatusResponse> {
+    return this.request('GET', '/api/v1/autoscaler/status', statusResponse);
+  }
+}

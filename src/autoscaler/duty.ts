@@ -1,0 +1,16 @@
+import type { LeaderDuty } from '../master-lambda/leader-loop.js';
+import type { Autoscaler } from './autoscaler.js';
+
+// The autoscaler as a master leader duty: `new Master({ duties: [autoscalerDuty(autoscaler)] })`.
+// The master runs duties at every allocation interval on the lease holder; the autoscaler runs a
+// pass every `intervalMs` of its own. By default the pass runs in the background so a slow
+// provider never delays an allocation round; `wait: true` makes the duty wait for it (a Lambda
+// tick that must not return with work in flight, tests).
+
+export interface AutoscalerDutyOptions {
+  readonly wait?: boolean;
+}
+
+export function autoscalerDuty(autoscaler: Autoscaler, options: AutoscalerDutyOptions = {}): LeaderDuty {
+  return (ctx, epoch) => autoscaler.duty(ctx, epoch, options.wait ?? false);
+}

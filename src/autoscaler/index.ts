@@ -1,0 +1,28 @@
+// The autoscaler: Fenzo-style rules per agent group, a pure controller engine, a leader duty
+// that carries out its decisions as persisted operations, providers (EC2 Auto Scaling, local
+// agent daemons), the activity log and operator routes. Wiring, e.g. in `stratus dev`:
+//
+//   const provider = createLocalScalingProvider({ master: () => server.url, workDir, groups });
+//   await provider.growTo('dev', 3, ['a', 'b', 'c']);
+//   const autoscaler = await attachAutoscaler(master, { provider, pendingTasks: () => jobs.pendingTasks(), rulesFile });
+//   ...
+//   await autoscaler.stop(); await provider.stop();
+export { Autoscaler, pendingDemand, type AutoscalerOptions, type AutoscalerStatus, type GroupStatus, type PassReport, type RulesView } from './autoscaler.js';
+export { autoscalerDuty, type AutoscalerDutyOptions } from './duty.js';
+export { attachAutoscaler, type AttachOptions } from './attach.js';
+export { autoscalerRoutes } from './routes.js';
+export { decide, shapeText, DEFAULT_ENGINE_OPTIONS } from './engine.js';
+export type { ControllerInput, Decision, DecideResult, EngineOptions, GroupHistory, Hold, HostActivity, HostState, PendingDemand, PendingSummary, ScaleDownDecision, ScaleUpDecision, ChosenHost } from './engine.js';
+export { packTasks, type Demand, type PackGroup, type PackResult } from './bin-packing.js';
+export { parseRuleSet, toEngineRule, groupRuleSchema, ruleSetSchema, type GroupRule, type GroupRuleConfig, type GroupRuleInput, type HostShape, type RuleSet, type RuleSetInput } from './rules.js';
+export { loadAutoscalerRulesFile, applyAutoscalerRulesFile, RulesFileError } from './rules-file.js';
+export { ScalingProviderError, isRetryable, type HostRef, type ScalingProvider, type TerminateOutcome } from './provider.js';
+export { Ec2AutoScalingProvider, ec2ProviderFromEnv, providerError, type Ec2ProviderOptions } from './ec2-provider.js';
+export { LocalScalingProvider, createLocalScalingProvider, type LocalGroupConfig, type LocalHost, type LocalProviderOptions } from './local-provider.js';
+export { agentGroupsFromEnv, parseAgentGroups, rulesFromAgentGroups, AGENT_GROUPS_ENV, type AgentGroupMapping } from './agent-groups-env.js';
+export { registryPendingTasks } from './pending-source.js';
+export { ACTIVITY_COLLECTION, type ActivityAction, type ActivityEntry, type ActivityHost, type ActivityOutcome } from './activity.js';
+export { AutoscalerStore, OPS_COLLECTION, GROUPS_COLLECTION, CONFIG_COLLECTION, type Operation, type ScaleDownOp, type ScaleUpOp, type StoredOp } from './store.js';
+export { AutoscalerClient, AutoscalerClientError, type ActivityResponse, type RulesResponse, type StatusResponse } from './client.js';
+export { backoffMs, DEFAULT_RETRY, type RetryPolicy } from './backoff.js';
+export type { AutoscalerMetrics } from './metrics.js';

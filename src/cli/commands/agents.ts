@@ -1,0 +1,52 @@
+import { masterUrl, operatorCall, parseFlags, printTable, type Command } from '../command.js';
+
+// `stratus agents`: the region's agents (operator GET_AGENTS).
+
+const usage = `usage: stratus agents [--master URL] [--json]`;
+
+interface AgentJson {
+  agent_info: { id: { value: string }; hostname: string; attributes?: { name: string; text?: { value: string } }[] };
+  active: boolean;
+  reachability?: string;
+  healthy?: boolean;
+  total_resources: { name: string; scalar?: { value: number } }[];
+  allocated_resources: { name: string; scalar?: { value: number } }[];
+  offered_resources: { name: string; scalar?: { value: number } }[];
+  drain_info?: { state: string };
+  deactivated?: boolean;
+}
+
+export const scalarOf = (rs: { name: string; scalar?: { value: number } }[], name: string): number =>
+  rs.filter((r) => r.name === name).reduce((s, r) => s + (r.scalar?.value ?? 0), 0);
+
+export const agentsCommand: Command = {
+  name: 'agents',
+  summary: 'list agents: zone, state, resources used and offered',
+  usage,
+  async run(argv) {
+    const { values } = parseFlags(argv, { master: { type: 'string' }, json: { type: 'boolean', default: false } }, false);
+    const r = await operatorCall<{ get_agents: { agents: AgentJson[] } }>(masterUrl(values.master), { type: 'GET_AGENTS' });
+    if (values.json) {
+      process.stdout.write(JSON.stringify(r.get_agents, null, 2) + '\n');
+      return 0;
+    }
+    const attr = (a: AgentJson, n: string): string => a.agent_info.attributes?.find((x) => x.name === n)?.text?.value ?? '-';
+    const state = (a: AgentJson): string =>
+      a.reachability && a.reachability !== 'REACHABLE' ? a.reachability : a.drain_info ? a.drain_info.state : a.deactivated ? 'DEACTIVATED' : a.healthy === false ? 'UNHEALTHY' : 'ACTIVE';
+    const fmt = (used: number, total: number): string => `${+used.toFixed(3)}/${+total.toFixed(3)}`;
+    printTable(
+      ['ID', 'HOSTNAME', 'ZONE', 'GROUP', 'STATE', 'CPUS', 'MEM MiB', 'OFFERED CPUS'],
+      r.get_agents.agents.map((a) => [
+        a.agent_info.id.value,
+        a.agent_info.hostname,
+        attr(a, 'zone'),
+        attr(a, 'group'),
+        state(a),
+        fmt(scalarOf(a.allocated_resources, 'cpus'), scalarOf(a.total_resources, 'cpus')),
+        fmt(scalarOf(a.allocated_resources, 'mem'), scalarOf(a.total_resources, 'mem')),
+        scalarOf(a.offered_resources, 'cpus'),
+      ]),
+    );
+    return 0;
+  },
+};

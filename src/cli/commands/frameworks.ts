@@ -1,0 +1,44 @@
+import { masterUrl, operatorCall, parseFlags, printTable, type Command } from '../command.js';
+import { scalarOf } from './agents.js';
+
+// `stratus frameworks`: subscribed frameworks (operator GET_FRAMEWORKS).
+
+const usage = `usage: stratus frameworks [--master URL] [--all] [--json]
+  --all  include removed (torn down or failed over) frameworks`;
+
+interface FrameworkJson {
+  framework_info: { id: { value: string }; name: string; roles?: string[]; principal?: string; failover_timeout?: number };
+  active: boolean;
+  connected: boolean;
+  allocated_resources: { name: string; scalar?: { value: number } }[];
+  offered_resources: { name: string; scalar?: { value: number } }[];
+}
+
+export const frameworksCommand: Command = {
+  name: 'frameworks',
+  summary: 'list frameworks: roles, connection, resources held',
+  usage,
+  async run(argv) {
+    const { values } = parseFlags(argv, { master: { type: 'string' }, all: { type: 'boolean', default: false }, json: { type: 'boolean', default: false } }, false);
+    const r = await operatorCall<{ get_frameworks: { frameworks: FrameworkJson[]; completed_frameworks: FrameworkJson[] } }>(masterUrl(values.master), { type: 'GET_FRAMEWORKS' });
+    const rows = [...r.get_frameworks.frameworks.map((f) => ({ f, state: f.connected ? 'CONNECTED' : 'DISCONNECTED' }))];
+    if (values.all) rows.push(...r.get_frameworks.completed_frameworks.map((f) => ({ f, state: 'REMOVED' })));
+    if (values.json) {
+      process.stdout.write(JSON.stringify(rows.map((x) => ({ ...x.f, state: x.state })), null, 2) + '\n');
+      return 0;
+    }
+    printTable(
+      ['ID', 'NAME', 'ROLES', 'STATE', 'CPUS', 'MEM MiB', 'OFFERED CPUS'],
+      rows.map(({ f, state }) => [
+        f.framework_info.id.value,
+        f.framework_info.name,
+        (f.framework_info.roles ?? ['*']).join(','),
+        state,
+        scalarOf(f.allocated_resources, 'cpus'),
+        scalarOf(f.allocated_resources, 'mem'),
+        scalarOf(f.offered_resources, 'cpus'),
+      ]),
+    );
+    return 0;
+  },
+};
