@@ -6,12 +6,14 @@ import { allocatorSuite } from './allocator.js';
 import { fenzoBench } from './fenzo.js';
 import { federationBench } from './federation.js';
 import { autoscalerBench } from './autoscaler.js';
+import { masterFailoverSuite } from './master-failover.js';
 
 // The list of benchmark suites, in the order `npm run bench` runs them.
 export const suites: BenchSuite[] = [
   agentLaunch,
   agentDaemon,
   registrySuite,
+  masterFailoverSuite,
   allocatorSuite,
   fenzoBench,
   federationBench,

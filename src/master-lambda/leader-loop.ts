@@ -78,14 +78,18 @@ export class LeaderLoop {
     });
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stops the loop. Normally the lease is released so a successor takes over at once;
+   * `release: false` leaves it to expire, as a crash would (tests, benchmarks).
+   */
+  async stop(options: { release?: boolean } = {}): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
     clearTimeout(this.leaseTimer);
     clearTimeout(this.debounce);
     this.unsubscribe?.();
     await this.running;
-    await this.lease.release();
+    if (options.release !== false) await this.lease.release();
   }
 
   /** Runs the duties now (or right after the current run), if leader. */
