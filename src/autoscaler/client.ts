@@ -1,21 +1,11 @@
 import { z } from 'zod';
 import { ACTIVITY_ACTIONS, ACTIVITY_OUTCOMES } from './activity.js';
+import { ApiError, JsonApiClient, type JsonApiOptions } from '../sdk/json-api-client.js';
 
 // An HTTP client of the autoscaler's operator routes, for the CLI. Answers are checked for their
 // outer shape; a 4xx becomes an AutoscalerClientError carrying the field the master named.
 
-export class AutoscalerClientError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly field?: string,
-  ) {
-    super(message);
-    this.name = 'AutoscalerClientError';
-  }
-}
-
-const errorBody = z.object({ error: z.string(), field: z.string().optional() });
+export class AutoscalerClientError extends ApiError {}
 const ruleShape = z
   .object({
     group: z.string(),
@@ -61,51 +51,11 @@ export const statusResponse = z
   .passthrough();
 export type StatusResponse = z.output<typeof statusResponse>;
 
-export interface AutoscalerClientOptions {
-  readonly headers?: Readonly<Record<string, string>>;
-  readonly fetch?: typeof fetch;
-  readonly timeoutMs?: number;
-}
+export type AutoscalerClientOptions = JsonApiOptions;
 
-export class AutoscalerClient {
-  private readonly base: string;
-  private readonly fetchFn: typeof fetch;
-
-  constructor(
-    master: string | URL,
-    private readonly options: AutoscalerClientOptions = {},
-  ) {
-    this.base = String(master).replace(/\/+$/, '');
-    this.fetchFn = options.fetch ?? fetch;
-  }
-
-  private async request<S extends z.ZodType>(method: string, path: string, schema: S, payload?: unknown): Promise<z.output<S>> {
-    let res: Response;
-    try {
-      res = await this.fetchFn(`${this.base}${path}`, {
-        method,
-        headers: { Accept: 'application/json', ...(payload !== undefined ? { 'Content-Type': 'application/json' } : {}), ...this.options.headers },
-        ...(payload !== undefined ? { body: typeof payload === 'string' ? payload : JSON.stringify(payload) } : {}),
-        signal: AbortSignal.timeout(this.options.timeoutMs ?? 15_000),
-      });
-    } catch (e) {
-      const cause = (e as { cause?: { message?: string } }).cause?.message ?? (e as Error).message;
-      throw new AutoscalerClientError(0, `cannot reach the master at ${this.base}: ${cause}`);
-    }
-    const text = await res.text();
-    let value: unknown;
-    try {
-      value = text ? JSON.parse(text) : undefined;
-    } catch {
-      throw new AutoscalerClientError(res.status, `${method} ${path}: HTTP ${res.status}: ${text.slice(0, 200)}`);
-    }
-    if (!res.ok) {
-      const e = errorBody.safeParse(value);
-      throw new AutoscalerClientError(res.status, e.success ? e.data.error : `${method} ${path}: HTTP ${res.status}`, e.success ? e.data.field : undefined);
-    }
-    const parsed = schema.safeParse(value);
-    if (!parsed.success) throw new AutoscalerClientError(res.status, `${method} ${path}: unexpected answer: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
-    return parsed.data;
+export class AutoscalerClient extends JsonApiClient {
+  constructor(master: string | URL, options: AutoscalerClientOptions = {}) {
+    super(master, { timeoutMs: 15_000, ...options }, (status, message, field) => new AutoscalerClientError(status, message, field));
   }
 
   rules(): Promise<RulesResponse> {

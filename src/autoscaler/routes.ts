@@ -4,6 +4,7 @@ import type { HttpRequest, HttpResponse } from '../master-lambda/http/types.js';
 import type { JsonValue } from '../state/item-store.js';
 import type { Autoscaler } from './autoscaler.js';
 
+import { parseJsonBody } from '../master-lambda/http/json-body.js';
 // The autoscaler's operator routes, mounted on a master's API (operator credential on each):
 //   GET /api/v1/autoscaler/rules        the rule set and the groups the provider knows
 //   PUT /api/v1/autoscaler/rules        replace the rule set ({"groups": [...]}); 400 names the field
@@ -12,16 +13,8 @@ import type { Autoscaler } from './autoscaler.js';
 
 const json = (v: unknown): JsonValue => JSON.parse(JSON.stringify(v)) as JsonValue;
 
-function body(req: HttpRequest): unknown {
-  const type = req.headers['content-type'];
-  if (type !== undefined && !/application\/json/i.test(type)) throw new ValidationError(`Content-Type ${type} is not supported: send application/json`, 'Content-Type');
-  if (req.body.trim() === '') throw new ValidationError('the request body is empty', 'body');
-  try {
-    return JSON.parse(req.body) as unknown;
-  } catch (e) {
-    throw new ValidationError(`malformed JSON: ${(e as Error).message}`, 'body');
-  }
-}
+/** The request's JSON body (415 unless JSON, 400 when empty or malformed), as every route reads it. */
+const body = parseJsonBody;
 
 function limitOf(req: HttpRequest): number {
   const raw = req.query.get('limit');

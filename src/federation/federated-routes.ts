@@ -1,9 +1,9 @@
-import { ValidationError } from '../core/errors.js';
 import type { JobsRouteHandler, JobsRouter } from '../jobs/routes.js';
-import type { HttpRequest, HttpResponse } from '../master-lambda/http/types.js';
+import type { HttpResponse } from '../master-lambda/http/types.js';
 import type { JsonValue } from '../state/item-store.js';
 import type { FederatedJobsController } from './federated-controller.js';
 
+import { parseJsonBody } from '../master-lambda/http/json-body.js';
 // Federated jobs over HTTP, mounted on a master's API (any router of the same shape):
 //   POST   /api/v1/federation/jobs        submit to this region (its home)   201 {job}
 //   GET    /api/v1/federation/jobs        jobs this region owns or replicates 200 {region, jobs}
@@ -13,16 +13,8 @@ import type { FederatedJobsController } from './federated-controller.js';
 // Changes go to the job's owner: elsewhere the answer is 409 naming the owner. Invalid input
 // is a 400 naming the field (`policy.counts.mars-1`, `job.cpus`). Operator credential required.
 
-function body(req: HttpRequest): unknown {
-  const type = req.headers['content-type'];
-  if (type !== undefined && !/application\/json/i.test(type)) throw new ValidationError(`Content-Type ${type} is not supported: send application/json`, 'Content-Type');
-  if (req.body.trim() === '') throw new ValidationError('the request body is empty', 'body');
-  try {
-    return JSON.parse(req.body) as unknown;
-  } catch (e) {
-    throw new ValidationError(`malformed JSON: ${(e as Error).message}`, 'body');
-  }
-}
+/** The request's JSON body (415 unless JSON, 400 when empty or malformed), as every route reads it. */
+const body = parseJsonBody;
 
 /** Plain data to JSON (drops undefined fields). */
 const json = (status: number, v: unknown): HttpResponse => ({ status, body: JSON.parse(JSON.stringify(v)) as JsonValue });

@@ -1,9 +1,9 @@
-import { ValidationError } from '../core/errors.js';
 import type { Authenticator } from '../master-lambda/http/auth.js';
 import type { HttpRequest, HttpResponse } from '../master-lambda/http/types.js';
 import type { JsonValue } from '../state/item-store.js';
 import type { JobsApi } from './api.js';
 
+import { parseJsonBody } from '../master-lambda/http/json-body.js';
 // The jobs HTTP API, mounted on the master's router (any router with the same `route` shape):
 //   POST   /api/v1/jobs                  submit            201 {job}
 //   GET    /api/v1/jobs                  list              200 {jobs}
@@ -21,16 +21,8 @@ export interface JobsRouter {
   readonly auth?: Authenticator;
 }
 
-function body(req: HttpRequest): unknown {
-  const type = req.headers['content-type'];
-  if (type !== undefined && !/application\/json/i.test(type)) throw new ValidationError(`Content-Type ${type} is not supported: send application/json`, 'Content-Type');
-  if (req.body.trim() === '') throw new ValidationError('the request body is empty', 'body');
-  try {
-    return JSON.parse(req.body) as unknown;
-  } catch (e) {
-    throw new ValidationError(`malformed JSON: ${(e as Error).message}`, 'body');
-  }
-}
+/** The request's JSON body (415 unless JSON, 400 when empty or malformed), as every route reads it. */
+const body = parseJsonBody;
 
 function json(status: number, value: object): HttpResponse {
   return { status, body: value as unknown as JsonValue };

@@ -138,6 +138,8 @@ export class RegistryTransaction {
   /** Only commit while `epoch` is the lease's current epoch (the fencing token). */
   fence(epoch: number, leaseName = LEASE_NAME): this {
     if (this.fenceIndex >= 0) throw new Error('transaction is already fenced');
+    // A leader whose lease ran out locally has no epoch: fail here, not deep in the store.
+    if (!Number.isSafeInteger(epoch) || epoch < 1) throw new TypeError(`fence needs a lease epoch (a positive integer), got ${String(epoch)}`);
     this.fenceIndex = this.ops.length;
     this.fenceEpoch = epoch;
     return this.add({ op: 'check', key: keys.lease(leaseName), expect: 'present', attrsEqual: { epoch } }, `lease epoch ${epoch}`);

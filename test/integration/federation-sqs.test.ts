@@ -30,6 +30,8 @@ const SUSPECT = 3;
 /** Generous: a slow moto stretches the interval up to 4 s, and the cut-off test waits ~10 intervals. */
 const TEST_TIMEOUT = 180_000;
 const DEAD = 6;
+/** Upper bounds allow this much for requests to a busy moto (one process serving every suite on two cores). */
+const LATE = 600;
 const REGIONS = ['a', 'b', 'c'] as const;
 type Name = (typeof REGIONS)[number];
 
@@ -139,7 +141,7 @@ await describeWith(['aws'], 'federation: three regions on moto (DynamoDB + SQS)'
     for (const r of regions.values()) r.federation = newFederation(r).start();
     let last = 0;
     for (const o of REGIONS) for (const p of REGIONS) if (o !== p) last = Math.max(last, (await next(t0, digestFrom(o, p), 20 * INTERVAL, `${o} to hear from ${p}`)).at);
-    expect(last - t0).toBeLessThanOrEqual(2 * INTERVAL);
+    expect(last - t0).toBeLessThanOrEqual(2 * INTERVAL + LATE);
     for (const o of REGIONS) expect((await region(o).federation.peers()).map((p) => p.state)).toEqual(['alive', 'alive']);
     const b = (await region('a').federation.peers()).find((p) => p.name === 'b')!;
     expect(b).toMatchObject({ agents: { total: 2, reachable: 2 }, health: { status: 'healthy' } });
@@ -164,9 +166,9 @@ await describeWith(['aws'], 'federation: three regions on moto (DynamoDB + SQS)'
       // Measured from c's last digest: never early; judged at the observer's rounds, so up to one
       // interval late, plus one for a round slowed by the shared moto.
       expect(suspect.at - lastDigest).toBeGreaterThanOrEqual(SUSPECT * INTERVAL);
-      expect(suspect.at - lastDigest).toBeLessThanOrEqual((SUSPECT + 2) * INTERVAL);
+      expect(suspect.at - lastDigest).toBeLessThanOrEqual((SUSPECT + 2) * INTERVAL + LATE);
       expect(dead.at - lastDigest).toBeGreaterThanOrEqual(DEAD * INTERVAL);
-      expect(dead.at - lastDigest).toBeLessThanOrEqual((DEAD + 2) * INTERVAL);
+      expect(dead.at - lastDigest).toBeLessThanOrEqual((DEAD + 2) * INTERVAL + LATE);
     }
     expect((await region('a').federation.servicesNamed('cassandra')).endpoints.map((e) => e.region)).toEqual(['a', 'b']);
     // The verdict is in the table, for the next leader.

@@ -3,5 +3,5 @@ import { freshDynamoStore } from '../support/dynamodb.js';
 import { registryContract } from '../contract/registry.contract.js';
 
 await describeWith(['aws'], 'DynamoDB on the local AWS endpoint', () => {
-  registryContract('DynamoDB', () => freshDynamoStore('registry'));
+  registryContract('DynamoDB', () => freshDynamoStore('registry'), { leaseScale: 4 });
 });

@@ -5,7 +5,7 @@ import { agentHeartbeat, registerAgent, requireAgentSession } from '../use-cases
 import { applyStatusUpdates } from '../use-cases/agent-status.js';
 import { confirmAcks, pollWork } from '../use-cases/agent-work.js';
 import type { Authenticator } from './auth.js';
-import { parseJsonBody } from './scheduler-routes.js';
+import { parseJsonBody } from './json-body.js';
 import type { HttpRequest, HttpResponse } from './types.js';
 import type { JsonValue } from '../../state/item-store.js';
 

@@ -6,7 +6,7 @@ import { drainAgent, markGoneByOperator, setAgentActive, updateQuota, updateWeig
 import { getAgents, getFrameworks, getQuota, getRoles, getTasks, getWeights, masterState, snapshot } from '../use-cases/operator-views.js';
 import { removeFramework } from '../use-cases/teardown.js';
 import type { Authenticator } from './auth.js';
-import { parseJsonBody } from './scheduler-routes.js';
+import { parseJsonBody } from './json-body.js';
 import type { HttpRequest, HttpResponse } from './types.js';
 
 // POST /api/v1 (Mesos v1 operator API, JSON) and GET /master/state. Every call needs the

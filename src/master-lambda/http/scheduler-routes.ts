@@ -13,8 +13,8 @@ import { subscribe } from '../use-cases/subscribe.js';
 import { removeFramework } from '../use-cases/teardown.js';
 import { updateFramework } from '../use-cases/update-framework.js';
 import type { Authenticator } from './auth.js';
-import { HttpError } from './errors.js';
 import type { HttpRequest, HttpResponse } from './types.js';
+import { parseJsonBody } from './json-body.js';
 
 // POST /api/v1/scheduler (Mesos v1 scheduler API, JSON) and GET /api/v1/scheduler/events.
 
@@ -27,18 +27,6 @@ export interface SchedulerRouteOptions {
   readonly canStream: boolean;
 }
 
-export function parseJsonBody(req: HttpRequest): unknown {
-  const type = req.headers['content-type'] ?? 'application/json';
-  if (!/application\/json/i.test(type)) {
-    throw new HttpError(415, `Content-Type ${type} is not supported: Stratus speaks the Mesos v1 API in JSON (application/json)`, 'Content-Type');
-  }
-  if (req.body.trim() === '') throw new ValidationError('the request body is empty', 'body');
-  try {
-    return JSON.parse(req.body) as unknown;
-  } catch (e) {
-    throw new ValidationError(`malformed JSON: ${(e as Error).message}`, 'body');
-  }
-}
 
 export async function schedulerCall(ctx: MasterContext, auth: Authenticator, req: HttpRequest, options: SchedulerRouteOptions): Promise<HttpResponse> {
   const caller = await auth.framework(req);
