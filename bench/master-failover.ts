@@ -5,6 +5,7 @@ import { silentLogger } from '../src/master-lambda/logger.js';
 import { Master } from '../src/master-lambda/master.js';
 import { startServer } from '../src/master-lambda/server.js';
 import { DynamoDbItemStore } from '../src/state/dynamodb-item-store.js';
+import { DEFAULT_LEASE_DURATION_MS } from '../src/state/leader-lease.js';
 import type { ItemStore } from '../src/state/item-store.js';
 import { MemoryItemStore } from '../src/state/memory-item-store.js';
 import { TestAgent } from '../test/support/test-agent.js';
@@ -127,20 +128,16 @@ export const masterFailoverSuite: BenchSuite = {
     try {
       const probe = await dynamo();
       await probe.client.send(new DeleteTableCommand({ TableName: probe.tableName }));
-      takeovers.push(
-        await takeover(
-          'DynamoDB (moto)',
-          async () => {
-            const first = await dynamo();
-            return {
-              make: () => new DynamoDbItemStore({ tableName: first.tableName }),
-              drop: async () => void (await first.client.send(new DeleteTableCommand({ TableName: first.tableName }))),
-            };
-          },
-          2_000,
-          kills,
-        ),
-      );
+      const onDynamo = async (): Promise<{ make: () => ItemStore; drop: () => Promise<void> }> => {
+        const first = await dynamo();
+        return {
+          make: () => new DynamoDbItemStore({ tableName: first.tableName }),
+          drop: async () => void (await first.client.send(new DeleteTableCommand({ TableName: first.tableName }))),
+        };
+      };
+      takeovers.push(await takeover('DynamoDB (moto)', onDynamo, 2_000, kills));
+      // The default lease, fewer kills (each costs ~10 s).
+      takeovers.push(await takeover('DynamoDB (moto), default lease', onDynamo, DEFAULT_LEASE_DURATION_MS, quick ? 2 : 5));
       const d = await dynamo();
       costs.push(await requestsPerTask('DynamoDB (moto)', d, quick ? 20 : 50));
       await d.client.send(new DeleteTableCommand({ TableName: d.tableName }));

@@ -17,6 +17,12 @@ export interface LeaderLoopOptions {
   /** Runs every interval while leader, before the allocation round. */
   readonly duties?: LeaderDuty[];
   readonly intervalMs?: number;
+  /**
+   * How often a standby reads the lease. A takeover comes a lease duration after the standby
+   * first sees the dead leader's last renewal, so this bounds how late past the lease it comes.
+   * Default: a fortieth of the lease (250 ms for 10 s), at most the holder's renewal period.
+   */
+  readonly standbyPollMs?: number;
 }
 
 export class LeaderLoop {
@@ -27,6 +33,8 @@ export class LeaderLoop {
   private running: Promise<void> | undefined;
   private rerun = false;
   private electedEpoch: number | undefined;
+  private announcedEpoch: number | undefined;
+  private election: { epoch: number; done: Promise<void> } | undefined;
   private stopped = true;
   private readonly recentOffers = new RecentOffers();
   /** When the earliest outstanding offer expires, as the last round saw it. */
@@ -57,6 +65,7 @@ export class LeaderLoop {
     if (!this.stopped) return;
     this.stopped = false;
     const leaseEvery = Math.max(50, Math.floor(this.lease.durationMs / 4));
+    const standbyEvery = Math.min(leaseEvery, this.options.standbyPollMs ?? Math.max(50, Math.floor(this.lease.durationMs / 40)));
     const interval = this.options.intervalMs ?? this.ctx.config.allocationIntervalMs;
     const keepLease = async (): Promise<void> => {
       try {
@@ -65,7 +74,10 @@ export class LeaderLoop {
       } catch (e) {
         this.ctx.log.warn('lease attempt failed', { error: e });
       }
-      if (!this.stopped) this.leaseTimer = setTimeout(() => void keepLease(), leaseEvery);
+      // A standby tries again at the moment a takeover falls due, if that comes before its next poll.
+      const due = this.lease.takeoverDueIn();
+      const wait = this.lease.isLeader() ? leaseEvery : Math.min(standbyEvery, due ?? standbyEvery);
+      if (!this.stopped) this.leaseTimer = setTimeout(() => void keepLease(), wait);
     };
     void keepLease();
     this.timer = setInterval(() => this.trigger(), interval);
@@ -130,15 +142,30 @@ export class LeaderLoop {
     }
   }
 
-  private async checkElection(): Promise<void> {
+  /**
+   * The first time this process runs as leader of an epoch: the election duties, then the old
+   * epoch's offers voided. Only once all succeed is the epoch taken as begun (a failure is
+   * retried at the next lease renewal or round, and no round allocates before then).
+   */
+  private checkElection(): Promise<void> {
     const epoch = this.lease.epoch;
-    if (epoch === undefined || epoch === this.electedEpoch) return;
-    this.electedEpoch = epoch;
-    this.stats.elections++;
-    this.ctx.log.info('elected leader', { epoch, holder: this.lease.holderId });
-    for (const duty of this.options.onElected ?? []) await duty(this.ctx, epoch);
-    await expireOffers(this.ctx, epoch); // offers of the previous epoch are void
-    this.nextOfferExpiry = -Infinity;
-    this.trigger();
+    if (epoch === undefined || epoch === this.electedEpoch) return Promise.resolve();
+    if (this.election?.epoch === epoch) return this.election.done;
+    if (this.announcedEpoch !== epoch) {
+      this.announcedEpoch = epoch;
+      this.stats.elections++;
+      this.ctx.log.info('elected leader', { epoch, holder: this.lease.holderId });
+    }
+    const done = (async () => {
+      for (const duty of this.options.onElected ?? []) await duty(this.ctx, epoch);
+      await expireOffers(this.ctx, epoch); // offers of the previous epoch are void
+      this.electedEpoch = epoch;
+      this.nextOfferExpiry = -Infinity;
+      this.trigger();
+    })().finally(() => {
+      if (this.election?.epoch === epoch) this.election = undefined;
+    });
+    this.election = { epoch, done };
+    return done;
   }
 }

@@ -7,6 +7,7 @@ import {
   GetItemCommand,
   QueryCommand,
   ResourceInUseException,
+  ResourceNotFoundException,
   TransactionCanceledException,
   TransactWriteItemsCommand,
   UpdateItemCommand,
@@ -83,6 +84,19 @@ export class DynamoDbItemStore implements ItemStore {
   constructor(options: DynamoDbItemStoreOptions) {
     this.tableName = options.tableName;
     this.client = options.client ?? new DynamoDBClient(awsClientConfig());
+  }
+
+  /** Fails with a message naming the table and the endpoint when the table is not there. */
+  async checkTable(): Promise<void> {
+    try {
+      await this.client.send(new DescribeTableCommand({ TableName: this.tableName }));
+    } catch (e) {
+      if (!(e instanceof ResourceNotFoundException)) throw e;
+      const endpoint = process.env.AWS_ENDPOINT_URL ?? `DynamoDB in ${String(await this.client.config.region())}`;
+      throw new Error(
+        `DynamoDB table ${this.tableName} does not exist at ${endpoint}: create it with \`cdk deploy\` or \`npx tsx localstack/init-region.ts\``,
+      );
+    }
   }
 
   /** Creates the table (and its TTL setting) if it does not exist, and waits until it is active. */

@@ -10,8 +10,9 @@ import { LEASE_NAME } from './registry.js';
 //
 // Taking over never compares clocks across machines: a contender waits until it has seen the
 // same rvn, unchanged, for a full lease duration on its own monotonic clock (as the DynamoDB
-// lock client does). The holder counts its lease from the moment it *sent* its last successful
-// renewal, so it always gives up before any contender can take over.
+// lock client does), counted from when the read that first showed it returned. The holder
+// counts its lease from the moment it *sent* its last successful renewal, so it always gives
+// up before any contender can take over, however slow the requests.
 
 export interface LeaseOptions {
   readonly name?: string;
@@ -46,7 +47,7 @@ export class LeaderLease {
   private readonly now: () => number;
   private readonly margin: number;
   private held: { epoch: number; version: number; renewedAt: number } | undefined;
-  private observed: { rvn: string; at: number } | undefined;
+  private observed: { rvn: string; at: number; durationMs: number } | undefined;
 
   constructor(
     private readonly store: ItemStore,
@@ -73,6 +74,15 @@ export class LeaderLease {
     return true;
   }
 
+  /**
+   * For a contender: milliseconds until the lease it is watching may be taken over, if it has
+   * not changed by then (undefined when it watches none). Lets a standby try at that moment.
+   */
+  takeoverDueIn(): number | undefined {
+    if (this.held || !this.observed) return undefined;
+    return Math.max(0, this.observed.at + this.observed.durationMs - this.now());
+  }
+
   /** Who holds the lease now, as stored. */
   async read(): Promise<LeaseView | undefined> {
     const item = await this.store.get(keys.lease(this.name));
@@ -95,7 +105,9 @@ export class LeaderLease {
     // version would differ): take it at once, in a new epoch since our term's state is gone.
     if (d.holder === '' || d.holder === this.holderId) return this.write(t, d.epoch + 1, item);
     if (!this.observed || this.observed.rvn !== d.rvn) {
-      this.observed = { rvn: d.rvn, at: t };
+      // Dated when the read returned: the renewal we saw was sent before then, whatever the
+      // read's latency, so the holder's own count ends before ours does.
+      this.observed = { rvn: d.rvn, at: this.now(), durationMs: d.durationMs };
       return false;
     }
     if (t - this.observed.at >= d.durationMs) return this.write(t, d.epoch + 1, item);

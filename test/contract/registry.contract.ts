@@ -287,6 +287,10 @@ export function registryContract(name: string, makeStore: StoreFactory, options:
           await sleep(80 * k);
           expect(await a.renew()).toBe(true);
           expect(await b.acquire()).toBe(false);
+          // b watches the renewal it just saw: a takeover would fall due a full lease after it.
+          expect(b.takeoverDueIn()).toBeGreaterThan(300 * k - 80 * k);
+          expect(b.takeoverDueIn()).toBeLessThanOrEqual(300 * k);
+          expect(a.takeoverDueIn()).toBeUndefined();
         }
         await a.release();
         expect(await b.acquire()).toBe(true);

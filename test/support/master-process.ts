@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { createWriteStream, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 
 // Runs `stratus master` as a real process (built CLI), for tests that kill -9 a leader.
 
@@ -21,8 +22,14 @@ export async function startMasterProcess(name: string, env: Record<string, strin
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  // STRATUS_TEST_TRACE=1 also copies the output to a file, readable while the test runs.
+  const trace = process.env.STRATUS_TEST_TRACE ? createWriteStream(join(tmpdir(), `stratus-master-${name}.log`)) : undefined;
+  const collect = (d: Buffer): void => {
+    out += d.toString();
+    trace?.write(d);
+  };
+  child.stdout!.on('data', collect);
+  child.stderr!.on('data', collect);
   const url = await new Promise<string>((resolveUrl, reject) => {
     const timer = setTimeout(() => reject(new Error(`master ${name} did not start in 20 s:\n${out}`)), 20_000);
     const check = (): void => {

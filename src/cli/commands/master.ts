@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { Master, storeFromEnv } from '../../master-lambda/master.js';
+import { DynamoDbItemStore } from '../../state/dynamodb-item-store.js';
 import { startServer } from '../../master-lambda/server.js';
 import { parseFlags, type Command } from '../command.js';
 import { sqsFederationFromEnv } from '../../federation/env.js';
@@ -37,8 +38,11 @@ export const masterCommand: Command = {
     });
     const port = Number(values.port);
     const authenticator = authenticatorFromEnv();
+    const store = storeFromEnv();
+    // A missing table is a setup mistake: say so once, rather than failing every lease attempt.
+    if (store instanceof DynamoDbItemStore) await store.checkTable();
     const master = new Master({
-      store: storeFromEnv(),
+      store,
       config: { port, hostname: hostname(), ...(values['lease-ms'] ? { leaseDurationMs: Number(values['lease-ms']) } : {}) },
       ...(values['holder-id'] ? { holderId: values['holder-id'] } : {}),
       ...(authenticator ? { authenticator } : {}),

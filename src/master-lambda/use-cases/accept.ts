@@ -12,6 +12,7 @@ import type { MasterContext } from '../master-context.js';
 import { retryOnConflict } from '../retry.js';
 import { addEvents, appendEvents } from './framework-events.js';
 import { releaseOffers } from './release-offers.js';
+import { giveBack } from '../agent-counters.js';
 
 // ACCEPT with LAUNCH / LAUNCH_GROUP. Offers are checked (live, the caller's, one agent, the
 // current epoch), tasks are checked (new ids, fit, role), and then ONE fenced transaction
@@ -121,7 +122,7 @@ export async function accept(ctx: MasterContext, framework: Stored<Framework>, c
     const tx = ctx.registry.transaction().fence(epoch);
     for (const o of live) tx.deleteOffer(o.id, { version: o.version });
     tx.putAgent(
-      { ...agent, offered: subtract(agent.offered, offered, 'agent.offered'), allocated: add(agent.allocated, used) },
+      { ...agent, offered: giveBack(agent.offered, offered, 'agent.offered'), allocated: add(agent.allocated, used) },
       { version: agent.version },
     );
     for (const r of launching) {

@@ -1,5 +1,4 @@
 import { canTransition, isTerminal, type TaskState } from '../../core/task-state.js';
-import { subtract } from '../../core/resources.js';
 import type { Agent } from '../../core/agent.js';
 import type { Task, TaskStatus } from '../../core/task.js';
 import type { Stored } from '../../state/registry.js';
@@ -8,6 +7,7 @@ import { updateEvent, type SchedulerEvent } from '../codec/scheduler-event.js';
 import type { MasterContext } from '../master-context.js';
 import { retryOnConflict } from '../retry.js';
 import { addEvents } from './framework-events.js';
+import { giveBack } from '../agent-counters.js';
 
 // Status updates from an agent: each moves its task through the state machine and reaches
 // the framework as an UPDATE event. The updates one request carries for one task (STARTING
@@ -90,7 +90,7 @@ async function applyTaskUpdates(ctx: MasterContext, agentId: string, updates: re
     if (changed && isTerminal(task.state)) {
       // The task's resources return to the agent's free pool.
       const agent = await ctx.registry.getAgent(agentId);
-      if (agent) tx.putAgent({ ...agent, allocated: subtract(agent.allocated, task.resources, 'agent.allocated') }, { version: agent.version });
+      if (agent) tx.putAgent({ ...agent, allocated: giveBack(agent.allocated, task.resources, 'agent.allocated') }, { version: agent.version });
     }
     await addEvents(ctx, tx, new Map([[task.frameworkId, events]]));
     await tx.commit();

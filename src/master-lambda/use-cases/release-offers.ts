@@ -1,10 +1,11 @@
 import type { Offer } from '../../core/offer.js';
-import { add, EMPTY, subtract } from '../../core/resources.js';
+import { add, EMPTY } from '../../core/resources.js';
 import type { Stored } from '../../state/registry.js';
 import { rescindEvent, type SchedulerEvent } from '../codec/scheduler-event.js';
 import type { MasterContext } from '../master-context.js';
 import { retryOnConflict } from '../retry.js';
 import { addEvents, notifyFrameworks } from './framework-events.js';
+import { giveBack } from '../agent-counters.js';
 
 // Returns offers' resources to their agents: for DECLINE (with a refusal filter), for offer
 // timeouts, failover and agent loss (with a RESCIND event). One transaction per agent, so
@@ -45,7 +46,7 @@ export async function releaseOffers(ctx: MasterContext, offers: readonly Offer[]
           tx.putDeclineFilter({ frameworkId: o.frameworkId, agentId: o.agentId, until: options.filterUntil });
         }
       }
-      if (agent) tx.putAgent({ ...agent, offered: subtract(agent.offered, returned, 'agent.offered') }, { version: agent.version });
+      if (agent) tx.putAgent({ ...agent, offered: giveBack(agent.offered, returned, 'agent.offered') }, { version: agent.version });
       for (const id of await addEvents(ctx, tx, events)) touched.add(id);
       await tx.commit();
       return live.length;
