@@ -8,7 +8,7 @@ import { silentLogger } from '../src/master-lambda/logger.js';
 import { Master } from '../src/master-lambda/master.js';
 import { startServer, type RunningServer } from '../src/master-lambda/server.js';
 import { MemoryItemStore } from '../src/state/memory-item-store.js';
-import { percentile, type BenchSuite, type BenchTable, type Cell } from './report.js';
+import { launchRow, percentile, type BenchSuite, type BenchTable } from './report.js';
 
 // The agent daemon's launch latency, measured inside the agent: from the work poll answer that
 // carries a launch to the task's RUNNING update (journaled; and applied by the master), with a
@@ -164,10 +164,6 @@ class Timeline {
   }
 }
 
-const stats = (name: string, sample: number[], base?: number): Record<string, Cell> => {
-  const p50 = percentile(sample, 50);
-  return { measurement: name, n: sample.length, 'p50 ms': p50, 'p99 ms': percentile(sample, 99), 'max ms': Math.max(...sample), 'p50 / docker run': base ? p50 / base : null };
-};
 
 export const agentDaemon: BenchSuite = {
   name: 'agent-daemon',
@@ -240,10 +236,10 @@ export const agentDaemon: BenchSuite = {
           title: `Agent daemon launch latency, ${n} sequential launches (command \`true\`, ${IMAGE}, network none)`,
           columns: ['measurement', 'n', 'p50 ms', 'p99 ms', 'max ms', 'p50 / docker run'],
           rows: [
-            stats('bare `docker run --rm --network none` (CLI, to exit)', seq.run, base),
-            stats('agent: work answer -> RUNNING journaled', seq.running, base),
-            stats('agent: work answer -> RUNNING applied by the master', seq.applied, base),
-            stats('framework: ACCEPT -> RUNNING event', seq.framework, base),
+            launchRow('bare `docker run --rm --network none` (CLI, to exit)', seq.run, base),
+            launchRow('agent: work answer -> RUNNING journaled', seq.running, base),
+            launchRow('agent: work answer -> RUNNING applied by the master', seq.applied, base),
+            launchRow('framework: ACCEPT -> RUNNING event', seq.framework, base),
           ],
           notes: [
             'goal: agent work answer -> RUNNING p50 <= 1.25x bare docker run',

@@ -10,7 +10,7 @@ import type { TaskSpec } from '../src/core/task.js';
 import type { Containerizer, LaunchRequest } from '../src/agent/containerizer/containerizer.js';
 import { DockerContainerizer } from '../src/agent/containerizer/docker-containerizer.js';
 import { ProcessContainerizer } from '../src/agent/containerizer/process-containerizer.js';
-import { percentile, type BenchSuite, type BenchTable, type Cell } from './report.js';
+import { launchRow, percentile, type BenchSuite, type BenchTable } from './report.js';
 
 // Launch latency of the containerizers: from the launch() call to RUNNING. Next to it, in the
 // same run and interleaved round by round (so drift hits all alike): a bare
@@ -66,10 +66,6 @@ async function concurrent(n: number, one: () => Promise<number>): Promise<number
   return performance.now() - t0;
 }
 
-const stats = (name: string, sample: number[], base?: number): Record<string, Cell> => {
-  const p50 = percentile(sample, 50);
-  return { measurement: name, n: sample.length, 'p50 ms': p50, 'p99 ms': percentile(sample, 99), 'max ms': Math.max(...sample), 'p50 / docker run': base ? p50 / base : null };
-};
 
 export const agentLaunch: BenchSuite = {
   name: 'agent-launch',
@@ -119,11 +115,11 @@ export const agentLaunch: BenchSuite = {
         title: `Launch latency, ${n} sequential launches (command \`true\`, stratus/busybox)`,
         columns: ['measurement', 'n', 'p50 ms', 'p99 ms', 'max ms', 'p50 / docker run'],
         rows: [
-          stats('bare `docker run --rm --network none` (CLI, to exit)', seq.run, base),
-          stats('bare dockerode create+start', seq.dockerode, base),
-          stats('DockerContainerizer launch -> RUNNING (host net)', seq.docker, base),
-          stats('DockerContainerizer launch -> RUNNING (none net)', seq.dockerNone, base),
-          stats('ProcessContainerizer launch -> RUNNING', seq.process, base),
+          launchRow('bare `docker run --rm --network none` (CLI, to exit)', seq.run, base),
+          launchRow('bare dockerode create+start', seq.dockerode, base),
+          launchRow('DockerContainerizer launch -> RUNNING (host net)', seq.docker, base),
+          launchRow('DockerContainerizer launch -> RUNNING (none net)', seq.dockerNone, base),
+          launchRow('ProcessContainerizer launch -> RUNNING', seq.process, base),
         ],
         notes: [
           'goal: DockerContainerizer p50 <= 1.25x bare docker run',

@@ -4,6 +4,9 @@ import { suites } from './suites.js';
 // `npm run bench` runs every suite; `npm run bench -- fenzo allocator` runs the named ones.
 // Arguments after `--` that are not suite names are passed to the suites (e.g. --quick).
 async function main(): Promise<void> {
+  // As in the tests: AWS-backed suites use the local endpoint (moto/LocalStack), never real AWS by accident.
+  process.env.AWS_ENDPOINT_URL ??= 'http://127.0.0.1:4566';
+  process.env.AWS_REGION ??= 'us-east-1';
   const args = process.argv.slice(2);
   const names = args.filter((a) => !a.startsWith('-'));
   const flags = args.filter((a) => a.startsWith('-'));

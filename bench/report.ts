@@ -52,3 +52,9 @@ export function percentile(sample: readonly number[], p: number): number {
 }
 
 export const median = (sample: readonly number[]): number => percentile(sample, 50);
+
+/** A launch-latency row: p50/p99/max of a sample and its p50 against bare `docker run`'s (base). */
+export function launchRow(name: string, sample: readonly number[], base?: number): Record<string, Cell> {
+  const p50 = percentile(sample, 50);
+  return { measurement: name, n: sample.length, 'p50 ms': p50, 'p99 ms': percentile(sample, 99), 'max ms': Math.max(...sample), 'p50 / docker run': base ? p50 / base : null };
+}

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ACTIVITY_ACTIONS, ACTIVITY_OUTCOMES } from './activity.js';
+import { activityEntrySchema } from './activity.js';
 import { ApiError, JsonApiClient, type JsonApiOptions } from '../sdk/json-api-client.js';
 
 // An HTTP client of the autoscaler's operator routes, for the CLI. Answers are checked for their
@@ -21,19 +21,8 @@ const ruleShape = z
 export const rulesResponse = z.object({ groups: z.array(ruleShape), updatedAt: z.number().optional(), version: z.number(), knownGroups: z.array(z.string()) });
 export type RulesResponse = z.output<typeof rulesResponse>;
 
-const activityShape = z
-  .object({
-    at: z.number(),
-    group: z.string(),
-    action: z.enum(ACTIVITY_ACTIONS),
-    outcome: z.enum(ACTIVITY_OUTCOMES),
-    reason: z.string(),
-    count: z.number().optional(),
-    hosts: z.array(z.object({ agentId: z.string(), hostname: z.string(), zone: z.string().optional(), instanceId: z.string().optional() })).optional(),
-    error: z.string().optional(),
-    operation: z.string().optional(),
-  })
-  .passthrough();
+// The stored entry's shape, open to fields a newer master adds.
+const activityShape = activityEntrySchema.passthrough();
 export const activityResponse = z.object({ activity: z.array(activityShape), metrics: z.record(z.string(), z.number()) });
 export type ActivityResponse = z.output<typeof activityResponse>;
 

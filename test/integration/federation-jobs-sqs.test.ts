@@ -17,7 +17,7 @@ import type { Master } from '../../src/master-lambda/master.js';
 import type { DynamoDbItemStore } from '../../src/state/dynamodb-item-store.js';
 import { Registry } from '../../src/state/registry.js';
 import { describeWith } from '../support/components.js';
-import { freshDynamoStore } from '../support/dynamodb.js';
+import { dynamoLatency, freshDynamoStore } from '../support/dynamodb.js';
 import { CutTransport, regionOf, runningPerRegion, total, waitCounts } from '../support/federation-jobs-regions.js';
 import { TestCluster, waitFor } from '../support/jobs-cluster.js';
 import { startJobs } from '../support/jobs-harness.js';
@@ -78,16 +78,6 @@ async function next(since: number, match: (s: Seen) => boolean, timeoutMs: numbe
 const stateEvent = (observer: Name, peer: Name, to: string) => (s: Seen) => s.observer === observer && s.e.type === 'state' && s.e.region === peer && s.e.to === to;
 const digestFrom = (observer: Name, peer: Name) => (s: Seen) => s.observer === observer && s.e.type === 'digest' && s.e.region === peer;
 const lastSent = (n: Name, before: number): number => Math.max(0, ...timeline.filter((s) => s.observer === n && s.e.type === 'sent' && s.at <= before).map((s) => s.at));
-
-async function dynamoLatency(registry: Registry): Promise<number> {
-  const lat: number[] = [];
-  for (let i = 0; i < 7; i++) {
-    const t = performance.now();
-    await registry.getDocument('peers', 'probe');
-    lat.push(performance.now() - t);
-  }
-  return lat.sort((x, y) => x - y)[3]!;
-}
 
 await describeWith(['aws'], 'federated jobs: three regions on moto (SQS + DynamoDB) with jobs frameworks', () => {
   beforeAll(async () => {

@@ -14,7 +14,7 @@ import { Master } from '../../src/master-lambda/master.js';
 import type { DynamoDbItemStore } from '../../src/state/dynamodb-item-store.js';
 import { Registry } from '../../src/state/registry.js';
 import { describeWith } from '../support/components.js';
-import { freshDynamoStore } from '../support/dynamodb.js';
+import { dynamoLatency, freshDynamoStore } from '../support/dynamodb.js';
 import { fakeAgent, fakeTask, seedFleet } from '../support/federation-fixtures.js';
 
 // Three regions on moto: three DynamoDB tables, three SQS inboxes (with dead-letter queues),
@@ -88,16 +88,6 @@ const digestFrom = (observer: Name, peer: Name, incarnation?: number) => (s: See
 const lastSent = (n: Name, before: number): number => Math.max(0, ...timeline.filter((s) => s.observer === n && s.e.type === 'sent' && s.at <= before).map((s) => s.at));
 
 /** Median latency of a strongly consistent read on moto's DynamoDB right now. */
-async function dynamoLatency(registry: Registry): Promise<number> {
-  const lat: number[] = [];
-  for (let i = 0; i < 7; i++) {
-    const t = performance.now();
-    await registry.getDocument('peers', 'probe');
-    lat.push(performance.now() - t);
-  }
-  return lat.sort((x, y) => x - y)[3]!;
-}
-
 await describeWith(['aws'], 'federation: three regions on moto (DynamoDB + SQS)', () => {
   beforeAll(async () => {
     client = sqsClientFromEnv();

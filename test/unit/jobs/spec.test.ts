@@ -1,20 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { ValidationError } from '../../../src/core/errors.js';
 import type { ClusterAgent } from '../../../src/jobs/agents.js';
 import { checkPlaceable } from '../../../src/jobs/fit.js';
 import { mergeJobUpdate, needsRollingUpdate, parseJobSpec } from '../../../src/jobs/spec.js';
+import { fieldOf } from '../../support/validation.js';
 
 // Job spec validation: defaults, field-naming errors, updates, and the cluster-aware checks.
 
-function fieldOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ValidationError) return e.field;
-    throw e;
-  }
-  return undefined;
-}
 
 const base = { name: 'web', instances: 2, cpus: 0.5, mem: 64, command: 'serve' };
 

@@ -1,20 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { ValidationError } from '../../../src/core/errors.js';
 import { decodeResources, encodeResources } from '../../../src/master-lambda/codec/mesos-resources.js';
 import { parseOperatorCall } from '../../../src/master-lambda/codec/operator-call.js';
 import { parseSchedulerCall } from '../../../src/master-lambda/codec/scheduler-call.js';
 import { decodeTaskInfo } from '../../../src/master-lambda/codec/task-info.js';
 import { resources } from '../../../src/core/resources.js';
+import { fieldOf } from '../../support/validation.js';
 
-function fieldOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ValidationError) return e.field;
-    throw e;
-  }
-  return undefined;
-}
 
 const task = (extra: Record<string, unknown> = {}) => ({
   name: 't',
