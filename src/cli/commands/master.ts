@@ -2,7 +2,8 @@ import { hostname } from 'node:os';
 import { Master, storeFromEnv } from '../../master-lambda/master.js';
 import { DynamoDbItemStore } from '../../state/dynamodb-item-store.js';
 import { startServer } from '../../master-lambda/server.js';
-import { parseFlags, type Command } from '../command.js';
+import { parseFlags, UsageError, type Command } from '../command.js';
+import { startJobsFramework } from '../../jobs/index.js';
 import { sqsFederationFromEnv } from '../../federation/env.js';
 import { federationRoutes } from '../../federation/routes.js';
 import { federatedJobsRoutes } from '../../federation/federated-routes.js';
@@ -15,14 +16,17 @@ import { authenticatorFromEnv } from '../../master-lambda/http/credentials.js';
 // `stratus master`: one master process (the local server) on the in-memory Registry or, with
 // STRATUS_TABLE set, on a DynamoDB table shared with other masters (leader election by lease).
 
-const usage = `usage: stratus master [--port 5050] [--host 127.0.0.1] [--lease-ms 10000] [--holder-id ID]
+const usage = `usage: stratus master [--port 5050] [--host 127.0.0.1] [--lease-ms 10000] [--holder-id ID] [--jobs]
 
 Runs a master: the Mesos v1 scheduler API, the agent API and the operator API on one port.
 Several masters on one DynamoDB table elect a leader by lease; all of them serve calls.
 Environment: STRATUS_TABLE (DynamoDB table; in-memory when unset), AWS_ENDPOINT_URL, AWS_REGION;
 STRATUS_CREDENTIALS or STRATUS_CREDENTIALS_FILE (authentication on);
 STRATUS_REGION with STRATUS_PEERS (and STRATUS_GOSSIP_QUEUES) to gossip with peer regions over SQS;
-STRATUS_AGENT_GROUPS (group -> Auto Scaling group) to autoscale agent groups (rules: --autoscaler-rules FILE).`;
+STRATUS_AGENT_GROUPS (group -> Auto Scaling group) to autoscale agent groups (rules: --autoscaler-rules FILE).
+--jobs also runs the built-in jobs framework in this process (run it on one master of the region, as
+Marathon beside a Mesos master) and serves /api/v1/jobs; with authentication on, it signs in as
+STRATUS_JOBS_PRINCIPAL with STRATUS_JOBS_SECRET.`;
 
 export const masterCommand: Command = {
   name: 'master',
@@ -35,9 +39,11 @@ export const masterCommand: Command = {
       'lease-ms': { type: 'string' },
       'holder-id': { type: 'string' },
       'autoscaler-rules': { type: 'string' },
+      jobs: { type: 'boolean', default: false },
     });
     const port = Number(values.port);
     const authenticator = authenticatorFromEnv();
+    const jobsCredentials = values.jobs ? jobsCredentialsFromEnv(authenticator !== undefined) : undefined;
     const store = storeFromEnv();
     // A missing table is a setup mistake: say so once, rather than failing every lease attempt.
     if (store instanceof DynamoDbItemStore) await store.checkTable();
@@ -49,6 +55,16 @@ export const masterCommand: Command = {
     });
     const server = await startServer(master.api, { port, host: values.host });
     master.start();
+    // The built-in jobs framework, subscribed to this master like any framework.
+    const jobs = values.jobs
+      ? await startJobsFramework({
+          master: server.url,
+          registry: master.registry,
+          router: master.api,
+          ...(jobsCredentials ? { credentials: jobsCredentials } : {}),
+          log: master.ctx.log.child({ component: 'jobs' }),
+        })
+      : undefined;
     // Federation: every master receives; only the lease holder sends, judges peers and decides
     // federated jobs (whose child jobs this region's jobs framework runs, wherever it runs).
     const fed =
@@ -62,7 +78,7 @@ export const masterCommand: Command = {
     const autoscaler = process.env.STRATUS_AGENT_GROUPS
       ? await attachAutoscaler(master, {
           provider: ec2ProviderFromEnv(),
-          pendingTasks: registryPendingTasks(master.registry),
+          pendingTasks: jobs ? () => jobs.pendingTasks() : registryPendingTasks(master.registry),
           ...(values['autoscaler-rules'] ? { rulesFile: values['autoscaler-rules'] } : {}),
         })
       : undefined;
@@ -73,12 +89,14 @@ export const masterCommand: Command = {
       fed.controller.start();
     }
     process.stdout.write(`stratus master listening on ${server.url} (lease holder id ${master.lease.holderId})\n`);
+    if (jobs) process.stdout.write(`jobs framework running: stratus run/jobs/ps --master ${server.url}\n`);
     await new Promise<void>((resolve) => {
       const stop = (): void => resolve();
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
     });
     await autoscaler?.stop();
+    await jobs?.stop();
     await fed?.controller.stop();
     await fed?.federation.stop();
     await master.stop();
@@ -86,3 +104,12 @@ export const masterCommand: Command = {
     return 0;
   },
 };
+
+/** The jobs framework's credentials when the master authenticates: a principal and its secret. */
+function jobsCredentialsFromEnv(authenticating: boolean): { principal: string; secret: string } | undefined {
+  const principal = process.env.STRATUS_JOBS_PRINCIPAL;
+  const secret = process.env.STRATUS_JOBS_SECRET;
+  if (!authenticating) return undefined;
+  if (!principal || !secret) throw new UsageError('--jobs with authentication on needs STRATUS_JOBS_PRINCIPAL and STRATUS_JOBS_SECRET (a framework principal of the credentials)');
+  return { principal, secret };
+}
