@@ -9,6 +9,7 @@ import { Master } from '../src/master-lambda/master.js';
 import { startServer, type RunningServer } from '../src/master-lambda/server.js';
 import { MemoryItemStore } from '../src/state/memory-item-store.js';
 import { launchRow, percentile, type BenchSuite, type BenchTable } from './report.js';
+import { readRecordIO } from '../src/sdk/recordio.js';
 
 // The agent daemon's launch latency, measured inside the agent: from the work poll answer that
 // carries a launch to the task's RUNNING update (journaled; and applied by the master), with a
@@ -62,25 +63,18 @@ class Framework {
     });
     if (res.status !== 200 || !res.body) throw new Error(`SUBSCRIBE failed: ${res.status}`);
     this.stream = res.headers.get('mesos-stream-id') ?? '';
-    const reader = res.body.getReader();
-    let buf = Buffer.alloc(0);
+    const body = res.body;
     let subscribed!: () => void;
     const ready = new Promise<void>((r) => (subscribed = r));
     void (async () => {
-      for (;;) {
-        const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true }));
-        if (done || !value) return;
-        buf = Buffer.concat([buf, Buffer.from(value)]);
-        for (;;) {
-          const nl = buf.indexOf(10);
-          if (nl < 0) break;
-          const len = Number(buf.subarray(0, nl).toString());
-          if (buf.length < nl + 1 + len) break;
-          const e = JSON.parse(buf.subarray(nl + 1, nl + 1 + len).toString()) as Json;
-          buf = buf.subarray(nl + 1 + len);
+      try {
+        for await (const record of readRecordIO(body)) {
+          const e = record as Json;
           this.onEvent(e);
           if (e.type === 'SUBSCRIBED') subscribed();
         }
+      } catch {
+        // The stream ends when the benchmark aborts it.
       }
     })();
     await ready;

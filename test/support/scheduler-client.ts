@@ -30,7 +30,10 @@ export interface StatusJson {
   message?: string;
 }
 
-/** Parses a RecordIO byte stream into JSON records. */
+/**
+ * Parses a RecordIO byte stream into JSON records. Deliberately not the SDK's decoder: the
+ * HTTP-only end-to-end tests check the master's framing against an independent reader.
+ */
 export async function* readRecordIO(body: ReadableStream<Uint8Array>): AsyncGenerator<SchedulerEventJson> {
   let buf = Buffer.alloc(0);
   const reader = body.getReader();
