@@ -90,6 +90,8 @@ await describeWith(['aws'], 'leader failover across master processes', () => {
         if (!launching && Date.now() > finishBy) return;
       }
     })();
+    // Awaited below; if a launch fails first, its stream closing must not also surface as unhandled.
+    consumer.catch(() => undefined);
 
     const deadline = Date.now() + 240_000;
     while (attempted.length < LAUNCHES && Date.now() < deadline) {

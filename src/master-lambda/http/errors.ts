@@ -31,7 +31,8 @@ export function errorResponse(e: unknown, log: Logger): JsonResponse {
   if (e instanceof HttpError) return { status: e.status, body: { error: e.message, ...(e.field ? { field: e.field } : {}) } };
   if (e instanceof StratusError) {
     const status = STATUS[e.code];
-    const headers: Record<string, string> = status === 401 ? { 'WWW-Authenticate': 'Basic realm="stratus", Bearer' } : {};
+    // 503s are transient (no leader yet, a busy item): say when to come back, as Mesos clients expect.
+    const headers: Record<string, string> = status === 401 ? { 'WWW-Authenticate': 'Basic realm="stratus", Bearer' } : status === 503 ? { 'Retry-After': '1' } : {};
     return { status, headers, body: { error: e.message, ...(e.field ? { field: e.field } : {}), code: e.code } };
   }
   log.error('internal error', { error: e });

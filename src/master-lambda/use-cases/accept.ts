@@ -92,13 +92,15 @@ export async function accept(ctx: MasterContext, framework: Stored<Framework>, c
               : undefined;
     if (invalid) return dropAll(ctx, framework, requested, live, invalid, now);
 
+    // The agent is read last: its counters change with every task that ends on it, so the
+    // shorter the time from this read to the commit, the fewer races the ACCEPT loses.
+    const existing = await Promise.all(requested.map((r) => ctx.registry.getTask(framework.id, r.decoded.taskId)));
     const agent = await ctx.registry.getAgent(agentId!);
     if (!agent || agent.reachability !== 'REACHABLE') return dropAll(ctx, framework, requested, live, `agent ${agentId} is not reachable`, now);
     const offered = live.reduce<Resources>((sum, o) => add(sum, o.resources), EMPTY);
     const role = live[0]!.role;
     const epoch = live[0]!.epoch;
 
-    const existing = await Promise.all(requested.map((r) => ctx.registry.getTask(framework.id, r.decoded.taskId)));
     const errors = new Map<string, string>(); // task id -> why
     let used = EMPTY;
     requested.forEach((r, i) => {

@@ -87,14 +87,13 @@ async function applyTaskUpdates(ctx: MasterContext, agentId: string, updates: re
     if (events.length === 0) return results;
     const tx = ctx.registry.transaction();
     if (changed) tx.putTask(task, { version: stored.version });
-    if (changed && isTerminal(task.state)) {
-      // The task's resources return to the agent's free pool.
-      const agent = await ctx.registry.getAgent(agentId);
-      if (agent) tx.putAgent({ ...agent, allocated: giveBack(agent.allocated, task.resources, 'agent.allocated') }, { version: agent.version });
-    }
-    await addEvents(ctx, tx, new Map([[task.frameworkId, events]]));
+    const ended = changed && isTerminal(task.state);
+    // The agent and the framework's log head are both hot: read them together, just before the commit.
+    const [agent] = await Promise.all([ended ? ctx.registry.getAgent(agentId) : undefined, addEvents(ctx, tx, new Map([[task.frameworkId, events]]))]);
+    // The task's resources return to the agent's free pool.
+    if (agent) tx.putAgent({ ...agent, allocated: giveBack(agent.allocated, task.resources, 'agent.allocated') }, { version: agent.version });
     await tx.commit();
-    if (changed && isTerminal(task.state)) ctx.notifier.notify('allocation');
+    if (ended) ctx.notifier.notify('allocation');
     return results;
   });
 }
