@@ -11,6 +11,8 @@ export default defineConfig({
     env: {
       AWS_ENDPOINT_URL: process.env.AWS_ENDPOINT_URL ?? 'http://127.0.0.1:4566',
       AWS_REGION: process.env.AWS_REGION ?? 'us-east-1',
+      // Node 20 is supported until the SDK drops it; its notice would repeat in every worker's output.
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ?? 'true',
     },
   },
 });
