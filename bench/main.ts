@@ -7,6 +7,8 @@ async function main(): Promise<void> {
   // As in the tests: AWS-backed suites use the local endpoint (moto/LocalStack), never real AWS by accident.
   process.env.AWS_ENDPOINT_URL ??= 'http://127.0.0.1:4566';
   process.env.AWS_REGION ??= 'us-east-1';
+  // As the CLI does: Node 20 is supported, and the SDK's notice would land in the middle of the tables.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const args = process.argv.slice(2);
   const names = args.filter((a) => !a.startsWith('-'));
   const flags = args.filter((a) => a.startsWith('-'));
