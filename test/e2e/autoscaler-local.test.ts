@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { autoscalerActivityCommand } from '../../src/cli/commands/autoscaler-activity.js';
 import { autoscalerRulesCommand } from '../../src/cli/commands/autoscaler-rules.js';
 import { autoscalerStatusCommand } from '../../src/cli/commands/autoscaler-status.js';
@@ -10,6 +10,7 @@ import { localProvider, openOperations, startAutoscaledMaster, type AutoscaledMa
 import { FAST_JOBS } from '../support/jobs-harness.js';
 import { startJobsFramework } from '../../src/jobs/index.js';
 import { waitFor } from '../support/jobs-cluster.js';
+import { captureStdout } from '../support/stdout.js';
 
 // End to end on one machine, as `stratus dev` runs it: a master with the autoscaler as a leader
 // duty, the jobs framework, and the local provider's agent daemons (process containerizer).
@@ -35,17 +36,13 @@ const RULES = {
 };
 
 async function cli(run: (argv: readonly string[]) => Promise<number>, argv: readonly string[]): Promise<string> {
-  const out: string[] = [];
-  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    out.push(String(chunk));
-    return true;
-  });
+  const out = captureStdout();
   try {
     expect(await run(argv)).toBe(0);
   } finally {
-    spy.mockRestore();
+    out.restore();
   }
-  return out.join('');
+  return out.text();
 }
 
 describe('autoscaling with the local provider (stratus dev)', () => {

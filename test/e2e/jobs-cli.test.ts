@@ -7,24 +7,21 @@ import { scaleCommand } from '../../src/cli/commands/scale.js';
 import type { RunningJobs } from '../../src/jobs/index.js';
 import { TestCluster, waitFor } from '../support/jobs-cluster.js';
 import { client, runningByZone, startJobs, waitRunning } from '../support/jobs-harness.js';
+import { captureStdout } from '../support/stdout.js';
 
 // `stratus run`, `jobs`, `scale` and `ps` against a running region, in process.
 
 describe('jobs CLI', () => {
   let cluster: TestCluster;
   let jobs: RunningJobs;
-  let printed: string[];
+  let stdout: ReturnType<typeof captureStdout>;
 
   beforeEach(async () => {
     cluster = await TestCluster.start();
     await cluster.addZones(['a', 'b', 'c']);
     jobs = await startJobs(cluster);
     process.env.STRATUS_MASTER = cluster.url;
-    printed = [];
-    vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      printed.push(String(chunk));
-      return true;
-    });
+    stdout = captureStdout();
   });
 
   afterEach(async () => {
@@ -34,7 +31,7 @@ describe('jobs CLI', () => {
     await cluster.stop();
   });
 
-  const output = (): string => printed.join('');
+  const output = (): string => stdout.text();
 
   it('parses run flags: the command after --, repeatable env and attribute constraints', () => {
     const { spec } = runSpec(['--name', 'web', '--instances', '6', '--cpus', '0.5', '--mem', '64', '--image', 'stratus/busybox:latest', '--env', 'A=1', '--attr', 'zone=a,b', '--unique-host', '--zone-spread', 'soft', '--', 'sh', '-c', 'httpd -f']);
@@ -60,24 +57,24 @@ describe('jobs CLI', () => {
     expect(output()).toMatch(/service web submitted: 6 instance\(s\)/);
     expect(runningByZone(await waitRunning(client(cluster), 'web', 6))).toEqual({ a: 2, b: 2, c: 2 });
 
-    printed = [];
+    stdout.clear();
     expect(await jobsCommand.run([])).toBe(0);
     expect(output()).toMatch(/^NAME\s+TYPE\s+STATE\s+RUNNING/m);
     expect(output()).toMatch(/^web\s+service\s+running\s+6\/6/m);
 
-    printed = [];
+    stdout.clear();
     expect(await jobsCommand.run(['web'])).toBe(0);
     expect(output()).toMatch(/^web: service, running, 6\/6 running/m);
     expect(output().match(/^\d+\s+running\s+[abc]-0\s+[abc]\s+web\.\d+\./gm)).toHaveLength(6);
 
-    printed = [];
+    stdout.clear();
     expect(await scaleCommand.run(['web', '3'])).toBe(0);
     expect(output()).toMatch(/web scaled to 3 instance\(s\)/);
     await waitRunning(client(cluster), 'web', 3);
 
     await runCommand.run(['--name', 'nowhere', '--attr', 'zone=z9', '--', 'serve']);
     await waitFor(async () => (await client(cluster).get('nowhere')).instances[0]?.pending?.message.includes('HostAttrValueConstraint'), 5_000, 'the pending reason');
-    printed = [];
+    stdout.clear();
     expect(await psCommand.run([])).toBe(0);
     const ps = output();
     expect(ps).toMatch(/^TASK\s+STATE\s+CPUS\s+MEM\s+AGENT\s+FRAMEWORK/m);

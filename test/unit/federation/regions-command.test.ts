@@ -6,6 +6,7 @@ import { Master } from '../../../src/master-lambda/master.js';
 import { startServer } from '../../../src/master-lambda/server.js';
 import { SimFederation } from '../../support/federation-cluster.js';
 import { fleet, seedFleet } from '../../support/federation-fixtures.js';
+import { captureStdout } from '../../support/stdout.js';
 
 describe('stratus regions', () => {
   afterEach(() => vi.restoreAllMocks());
@@ -34,17 +35,13 @@ describe('stratus regions', () => {
     const master = new Master({ log: silentLogger });
     federationRoutes(master.api, sim.region('a').federation);
     const server = await startServer(master.api, { port: 0, host: '127.0.0.1' });
-    const out: string[] = [];
-    vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
-      out.push(String(s));
-      return true;
-    });
+    const out = captureStdout();
     try {
       expect(await regionsCommand.run(['--master', server.url])).toBe(0);
     } finally {
       await server.close();
     }
-    const text = out.join('');
+    const text = out.text();
     expect(text).toMatch(/^region a: 2 peer\(s\)/);
     expect(text).toMatch(/REGION\s+STATE\s+LAST DIGEST/);
     expect(text).toMatch(/\nb\s+alive\s+\S+\s+\d+\s+5\s+4\/4/);

@@ -8,6 +8,7 @@ import { InProcessGossipNetwork } from '../../../src/federation/in-process-trans
 import { silentLogger } from '../../../src/master-lambda/logger.js';
 import { Master } from '../../../src/master-lambda/master.js';
 import { startServer } from '../../../src/master-lambda/server.js';
+import { captureStdout } from '../../support/stdout.js';
 
 // `stratus run --regions a=3,b=2` / `--region-weights a=1,b=2 --instances N`: a federated job.
 
@@ -32,14 +33,10 @@ describe('stratus run for federated jobs', () => {
     const federation = new Federation({ region: 'a', peers: ['b'], registry: master.registry, transport: new InProcessGossipNetwork().transport('a'), log: silentLogger });
     federatedJobsRoutes(master.api, new FederatedJobsController({ federation, jobs: registryJobs(master.registry), log: silentLogger }));
     const server = await startServer(master.api, { port: 0, host: '127.0.0.1' });
-    const out: string[] = [];
-    vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
-      out.push(String(s));
-      return true;
-    });
+    const out = captureStdout();
     try {
       expect(await runCommand.run(['--master', server.url, '--name', 'web', '--regions', 'a=3,b=2', '--', 'serve'])).toBe(0);
-      expect(out.join('')).toContain('federated service web submitted to region a: a=3, b=2');
+      expect(out.text()).toContain('federated service web submitted to region a: a=3, b=2');
       await expect(runCommand.run(['--master', server.url, '--name', 'neg', '--regions', 'a=-1', '--', 'serve'])).rejects.toThrow(/\(field policy\.counts\.a\)/);
       await expect(runCommand.run(['--master', server.url, '--name', 'far', '--regions', 'mars=1', '--', 'serve'])).rejects.toThrow(/\(field policy\.counts\.mars\)/);
     } finally {
