@@ -4,12 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { createAgent, type AgentDaemon, type AgentEvent } from '../src/agent/index.js';
-import { silentLogger } from '../src/master-lambda/logger.js';
+import { silentLogger } from '../src/core/logger.js';
 import { Master } from '../src/master-lambda/master.js';
-import { startServer, type RunningServer } from '../src/master-lambda/server.js';
+import { startLocalServer, type RunningServer } from '../src/master-lambda/local-server.js';
 import { MemoryItemStore } from '../src/state/memory-item-store.js';
 import { launchRow, percentile, type BenchSuite, type BenchTable } from './report.js';
-import { readRecordIO } from '../src/sdk/recordio.js';
+import { readRecordIO } from '../src/wire/recordio.js';
 
 // The agent daemon's launch latency, measured inside the agent: from the work poll answer that
 // carries a launch to the task's RUNNING update (journaled; and applied by the master), with a
@@ -173,7 +173,7 @@ export const agentDaemon: BenchSuite = {
     let agent: AgentDaemon | undefined;
     let fw: Framework | undefined;
     try {
-      server = await startServer(master.api, { port: 0 });
+      server = await startLocalServer(master, { port: 0 });
       master.start();
       agent = createAgent({ master: server.url, workDir, zone: 'bench', cpus: 8, mem: 8192, disk: 1024, port: 0, containerizer: 'docker', dockerSocket: SOCKET, log: silentLogger, timing: { longPollSeconds: 10 } });
       const timeline = new Timeline(agent);

@@ -14,7 +14,7 @@ import type { GossipTransport, IncomingMessage, OutgoingMessage, ReceiveOptions,
 import { InProcessGossipNetwork } from '../src/federation/in-process-transport.js';
 import { deleteQueues, ensureQueues, QueueDirectory, sqsClientFromEnv } from '../src/federation/sqs-queues.js';
 import { SqsGossipTransport } from '../src/federation/sqs-transport.js';
-import { silentLogger } from '../src/master-lambda/logger.js';
+import { silentLogger } from '../src/core/logger.js';
 import { LOCAL_ENDPOINT } from '../src/state/aws-config.js';
 import { MemoryItemStore } from '../src/state/memory-item-store.js';
 import { Registry } from '../src/state/registry.js';

@@ -1,9 +1,9 @@
 import { performance } from 'node:perf_hooks';
 import { randomUUID } from 'node:crypto';
 import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
-import { silentLogger } from '../src/master-lambda/logger.js';
+import { silentLogger } from '../src/core/logger.js';
 import { Master } from '../src/master-lambda/master.js';
-import { startServer } from '../src/master-lambda/server.js';
+import { startLocalServer } from '../src/master-lambda/local-server.js';
 import { DynamoDbItemStore } from '../src/state/dynamodb-item-store.js';
 import { DEFAULT_LEASE_DURATION_MS } from '../src/state/leader-lease.js';
 import type { ItemStore } from '../src/state/item-store.js';
@@ -65,7 +65,7 @@ async function takeover(label: string, stores: () => Promise<{ make: () => ItemS
 
 async function requestsPerTask(label: string, store: ItemStore, tasks: number): Promise<Record<string, Cell>> {
   const master = new Master({ store, log: silentLogger, config: { allocationIntervalMs: 1_000 } });
-  const server = await startServer(master.api, { port: 0 });
+  const server = await startLocalServer(master, { port: 0 });
   master.start();
   const agent = await new TestAgent({ master: server.url, hostname: 'bench-agent', cpus: 8, mem: 8192, heartbeatMs: 15_000, resendMs: 10_000 }).start();
   const f = await new StreamingFramework(server.url).subscribe(frameworkInfo('bench'));

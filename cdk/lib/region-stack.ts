@@ -37,7 +37,7 @@ export const ENV = {
 export interface RegionStackProps extends StackProps {
   readonly config: StratusConfig;
   readonly region: RegionConfig;
-  /** The gossip receiver's TypeScript entry; defaults to src/federation/gossip-receiver.ts. */
+  /** The gossip receiver's TypeScript entry; defaults to src/master-lambda/lambda/gossip-receiver.ts. */
   readonly gossipReceiverEntry?: string;
   /** The `stratus` CLI entry bundled for agent hosts; defaults to src/cli/main.ts. */
   readonly agentEntry?: string;

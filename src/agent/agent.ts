@@ -3,15 +3,18 @@ import { isValidId, type AgentId, type FrameworkId, type TaskId } from '../core/
 import { toSpec, type Resources } from '../core/resources.js';
 import type { TaskSpec } from '../core/task.js';
 import { isTerminal } from '../core/task-state.js';
-import type { StatusUpdate } from '../master-lambda/codec/agent-api.js';
-import { encodeResources } from '../master-lambda/codec/mesos-resources.js';
-import { createLogger, type Logger } from '../master-lambda/logger.js';
+import type { StatusUpdate } from '../wire/agent-api.js';
+import { encodeResources } from '../wire/mesos-resources.js';
+import { createLogger, type Logger } from '../core/logger.js';
 import { startAgentEndpoint, type RunningEndpoint } from './agent-endpoint.js';
-import { Backoff, pause } from './backoff.js';
+import { Backoff } from '../core/backoff.js';
+import { sleep } from '../core/sleep.js';
 import { refKey, type Containerizer, type ContainerStatus, type EngineHealth, type LaunchRequest, type LogRead, type LogStream, type TaskRef } from './containerizer/containerizer.js';
 import { readStates } from './containerizer/state-file.js';
 import { ContainerizerSet, type ContainerizerMode, type ContainerizerSetEvent } from './containerizers.js';
-import { MasterClient, MasterRequestError, ReregisterRequired, type LaunchItem, type StatusAnswer, type StatusResultKind, type WorkAnswer } from './master-client.js';
+import { ApiError } from '../wire/api-error.js';
+import { MasterClient, ReregisterRequired } from './master-client.js';
+import type { LaunchWork, StatusResponse, StatusResult, WorkResponse } from '../wire/agent-api.js';
 import { checkAgentOptions, resolveAgent, type AgentOptions, type ResolvedAgent } from './options.js';
 import { StatusJournal, type TaskKeyed } from './status-journal.js';
 import { StatusUpdateManager } from './status-update-manager.js';
@@ -52,7 +55,7 @@ export type AgentEvent =
   /** A work poll answered; `at` is performance.now(). */
   | { readonly type: 'work'; readonly at: number; readonly launch: readonly TaskKeyed[]; readonly kill: readonly TaskKeyed[]; readonly acks: number }
   | { readonly type: 'status'; readonly at: number; readonly update: StatusUpdate }
-  | { readonly type: 'delivered'; readonly at: number; readonly update: StatusUpdate; readonly result: StatusResultKind }
+  | { readonly type: 'delivered'; readonly at: number; readonly update: StatusUpdate; readonly result: StatusResult }
   | { readonly type: 'health'; readonly health: AgentHealth }
   | { readonly type: 'message'; readonly frameworkId: string; readonly executorId: string; readonly data: string };
 
@@ -189,7 +192,7 @@ class StratusAgent implements AgentDaemon {
       if (journal.size > 0) this.log.info('status updates to resend from the journal', { pending: journal.size });
 
       const host = this.options.host ?? '127.0.0.1';
-      this.server = await startAgentEndpoint(this, { host, port: this.options.port ?? 5051, onError: (e) => this.log.error('agent endpoint request failed', { error: e }) });
+      this.server = await startAgentEndpoint(this, { host, port: this.options.port ?? 5051, log: this.log.child({ component: 'endpoint' }) });
       const wildcard = host === '0.0.0.0' || host === '::';
       const advertiseHost = wildcard ? (this.resolved.ec2?.localIpv4 ?? this.resolved.hostname) : host.includes(':') ? `[${host}]` : host;
       this.endpointUrl = this.options.advertiseUrl ?? `http://${advertiseHost}:${this.server.port}`;
@@ -264,13 +267,13 @@ class StratusAgent implements AgentDaemon {
       this.recovering.add(c);
       const done = this.recoverWithRetry(set, c);
       // Host processes recover at once; an engine that does not answer must not hold up registration.
-      waits.push(c.kind === 'process' ? done : Promise.race([done, pause(timing.recoveryWaitMs ?? 5_000, this.abort.signal)]));
+      waits.push(c.kind === 'process' ? done : Promise.race([done, sleep(timing.recoveryWaitMs ?? 5_000, this.abort.signal)]));
     }
     await Promise.all(waits);
   }
 
   private async recoverWithRetry(set: ContainerizerSet, c: Containerizer): Promise<void> {
-    const backoff = new Backoff(1_000, 10_000);
+    const backoff = new Backoff({ initialMs: 1_000, maxMs: 10_000, jitter: 0.2 });
     while (!this.stopping && this.containers === set) {
       try {
         const r = await c.recover();
@@ -285,7 +288,7 @@ class StratusAgent implements AgentDaemon {
         if (this.stopping) return;
         this.log.warn('cannot recover containers yet; retrying', { containerizer: c.kind, error: (e as Error).message });
         this.healthChanged();
-        await pause(backoff.next(), this.abort.signal);
+        await sleep(backoff.next(), this.abort.signal);
       }
     }
   }
@@ -346,7 +349,7 @@ class StratusAgent implements AgentDaemon {
   private async registerLoop(): Promise<void> {
     this.session = undefined;
     this.updates?.pause();
-    const backoff = new Backoff(200, this.options.timing?.reconnectMaxMs ?? 5_000);
+    const backoff = new Backoff({ initialMs: 200, maxMs: this.options.timing?.reconnectMaxMs ?? 5_000, jitter: 0.2 });
     while (!this.stopping) {
       try {
         await this.registerOnce();
@@ -355,7 +358,7 @@ class StratusAgent implements AgentDaemon {
         if (this.stopping) return;
         const level = backoff.attempts >= 3 ? 'warn' : 'info';
         this.log[level]('cannot register with the master; retrying', { master: this.client.base, error: (e as Error).message });
-        await pause(backoff.next(), this.abort.signal);
+        await sleep(backoff.next(), this.abort.signal);
       }
     }
   }
@@ -470,7 +473,7 @@ class StratusAgent implements AgentDaemon {
   // ---- work ----
 
   private async workLoop(): Promise<void> {
-    const backoff = new Backoff(200, this.options.timing?.reconnectMaxMs ?? 5_000);
+    const backoff = new Backoff({ initialMs: 200, maxMs: this.options.timing?.reconnectMaxMs ?? 5_000, jitter: 0.2 });
     const wait = this.options.timing?.longPollSeconds ?? 20;
     while (!this.stopping) {
       const session = this.session;
@@ -480,7 +483,7 @@ class StratusAgent implements AgentDaemon {
         continue;
       }
       const confirmed = this.confirmedAcks.splice(0, 10_000);
-      let work: WorkAnswer;
+      let work: WorkResponse;
       // A new session starts from all its work; then each poll waits for work beyond what it applied.
       if (this.workSession !== session) {
         this.workSession = session;
@@ -502,7 +505,7 @@ class StratusAgent implements AgentDaemon {
         }
         const level = backoff.attempts >= 3 ? 'warn' : 'debug';
         this.log[level]('work poll failed; retrying', { error: (e as Error).message });
-        await pause(backoff.next(), this.abort.signal);
+        await sleep(backoff.next(), this.abort.signal);
         continue;
       }
       backoff.reset();
@@ -513,12 +516,12 @@ class StratusAgent implements AgentDaemon {
       } catch (e) {
         this.log.error('handling work failed', { error: e });
       }
-      if (!news) await pause(REPEAT_PAUSE_MS, this.abort.signal);
+      if (!news) await sleep(REPEAT_PAUSE_MS, this.abort.signal);
     }
   }
 
   /** Applies one work answer; true when it held anything not seen before. */
-  private handleWork(work: WorkAnswer): boolean {
+  private handleWork(work: WorkResponse): boolean {
     this.emit({
       type: 'work',
       at: performance.now(),
@@ -547,7 +550,7 @@ class StratusAgent implements AgentDaemon {
     return { frameworkId: t.framework_id as FrameworkId, taskId: t.task_id as TaskId };
   }
 
-  private launchTask(item: LaunchItem): boolean {
+  private launchTask(item: LaunchWork): boolean {
     const ref = this.refOf(item);
     const set = this.containers;
     const id = this.id;
@@ -651,10 +654,10 @@ class StratusAgent implements AgentDaemon {
     this.emit({ type: 'status', at: performance.now(), update });
   }
 
-  private async sendStatus(updates: StatusUpdate[]): Promise<StatusAnswer> {
+  private async sendStatus(updates: StatusUpdate[]): Promise<StatusResponse> {
     const session = this.session;
     const id = this.id;
-    if (session === undefined || id === undefined) throw new MasterRequestError('not registered');
+    if (session === undefined || id === undefined) throw new ApiError(0, 'not registered');
     try {
       return await this.client.status(id, { session, updates }, this.abort.signal);
     } catch (e) {

@@ -1,62 +1,26 @@
 import { z } from 'zod';
-import type { heartbeatRequest, registerRequest, StatusUpdate, workRequest } from '../master-lambda/codec/agent-api.js';
+import { JsonApiClient } from '../http/json-client.js';
+import { ApiError } from '../wire/api-error.js';
+import {
+  registerResponse,
+  statusResponse,
+  workResponse,
+  type HeartbeatRequest,
+  type RegisterRequest,
+  type RegisterResponse,
+  type StatusResponse,
+  type StatusUpdate,
+  type WorkRequest,
+  type WorkResponse,
+} from '../wire/agent-api.js';
 
-// The agent's side of the agent-facing API (src/master-lambda/codec/agent-api.ts): JSON over
-// HTTP, requests typed by the master's own schemas, answers parsed with zod (the master is
-// external input too). A 404 (unknown agent) or 409 (session superseded / agent removed)
-// means "register again"; anything else that is not a 200 is a failure worth retrying.
-
-const taskRef = { framework_id: z.string().min(1), task_id: z.string().min(1) };
-
-export const registerResponseSchema = z.object({
-  agent_id: z.string().min(1),
-  session: z.string().min(1),
-  heartbeat_interval_seconds: z.number().positive(),
-  kill_tasks: z.array(z.object(taskRef)).default([]),
-});
-export type RegisterAnswer = z.output<typeof registerResponseSchema>;
-
-export const launchWorkSchema = z.object({
-  ...taskRef,
-  role: z.string().optional(),
-  // Checked by the containerizer, which turns anything malformed into a TASK_ERROR update.
-  resources: z.unknown(),
-  spec: z.unknown(),
-  kill_grace_period_ms: z.number().optional(),
-});
-export type LaunchItem = z.output<typeof launchWorkSchema>;
-
-export const workResponseSchema = z.object({
-  /** Sent back as `since_version`, so the next poll waits for new work instead of repeating this. */
-  version: z.number().int().min(0).optional(),
-  launch: z.array(launchWorkSchema).default([]),
-  kill: z.array(z.object({ ...taskRef, grace_period_ms: z.number().min(0).optional() })).default([]),
-  acks: z.array(z.object({ ...taskRef, uuid: z.string().min(1) })).default([]),
-  messages: z.array(z.object({ framework_id: z.string(), executor_id: z.string(), data: z.string() })).default([]),
-});
-export type WorkAnswer = z.output<typeof workResponseSchema>;
-
-export const statusResultSchema = z.enum(['applied', 'duplicate', 'acknowledged', 'rejected', 'unknown_task']);
-export type StatusResultKind = z.output<typeof statusResultSchema>;
-
-export const statusResponseSchema = z.object({
-  results: z.array(z.object({ uuid: z.string(), result: statusResultSchema, message: z.string().optional(), kill: z.boolean().optional() })),
-});
-export type StatusAnswer = z.output<typeof statusResponseSchema>;
+// The agent's side of the agent-facing API (src/wire/agent-api.ts): JSON over HTTP, requests
+// and answers checked by the same schemas the master uses. A 404 (unknown agent) or 409
+// (session superseded / agent removed) means "register again"; anything else that is not a 200
+// is an ApiError worth retrying.
 
 /** The master does not know this agent or this session: register again (same agent id). */
 export class ReregisterRequired extends Error {}
-
-/** The master did not answer, or answered with an error that is not about the session. */
-export class MasterRequestError extends Error {
-  constructor(
-    message: string,
-    /** HTTP status, when the master answered at all. */
-    readonly status?: number,
-  ) {
-    super(message);
-  }
-}
 
 export interface MasterClientOptions {
   /** Extra headers on every request (e.g. Authorization for the agent credential). */
@@ -66,76 +30,43 @@ export interface MasterClientOptions {
 }
 
 export class MasterClient {
-  readonly base: string;
+  private readonly http: JsonApiClient;
   private readonly timeoutMs: number;
 
-  constructor(
-    master: string,
-    private readonly options: MasterClientOptions = {},
-  ) {
-    this.base = master.replace(/\/+$/, '');
+  constructor(master: string, options: MasterClientOptions = {}) {
+    this.http = new JsonApiClient(master, options.headers ? { headers: options.headers } : {});
     this.timeoutMs = options.requestTimeoutMs ?? 10_000;
   }
 
-  async register(body: z.input<typeof registerRequest>, signal?: AbortSignal): Promise<RegisterAnswer> {
-    return this.post('/api/v1/agents/register', body, registerResponseSchema, this.timeoutMs, signal);
+  get base(): string {
+    return this.http.base;
   }
 
-  async heartbeat(agentId: string, body: z.input<typeof heartbeatRequest>, signal?: AbortSignal): Promise<void> {
+  async register(body: RegisterRequest, signal?: AbortSignal): Promise<RegisterResponse> {
+    return this.post('/api/v1/agents/register', body, registerResponse, this.timeoutMs, signal);
+  }
+
+  async heartbeat(agentId: string, body: HeartbeatRequest, signal?: AbortSignal): Promise<void> {
     await this.post(`/api/v1/agents/${encodeURIComponent(agentId)}/heartbeat`, body, z.unknown(), this.timeoutMs, signal);
   }
 
   /** The long-poll: bounded by its own wait plus the usual request timeout. */
-  async work(agentId: string, body: z.input<typeof workRequest>, signal?: AbortSignal): Promise<WorkAnswer> {
+  async work(agentId: string, body: WorkRequest, signal?: AbortSignal): Promise<WorkResponse> {
     const wait = (body.wait_seconds ?? 20) * 1000;
-    return this.post(`/api/v1/agents/${encodeURIComponent(agentId)}/work`, body, workResponseSchema, wait + this.timeoutMs, signal);
+    return this.post(`/api/v1/agents/${encodeURIComponent(agentId)}/work`, body, workResponse, wait + this.timeoutMs, signal);
   }
 
-  async status(agentId: string, body: { session: string; updates: readonly StatusUpdate[] }, signal?: AbortSignal): Promise<StatusAnswer> {
-    return this.post(`/api/v1/agents/${encodeURIComponent(agentId)}/status`, body, statusResponseSchema, this.timeoutMs, signal);
+  async status(agentId: string, body: { session: string; updates: readonly StatusUpdate[] }, signal?: AbortSignal): Promise<StatusResponse> {
+    return this.post(`/api/v1/agents/${encodeURIComponent(agentId)}/status`, body, statusResponse, this.timeoutMs, signal);
   }
 
+  /** 404 and 409 are ReregisterRequired; any other failure an ApiError (status 0: no answer). */
   private async post<S extends z.ZodType>(path: string, body: unknown, schema: S, timeoutMs: number, signal?: AbortSignal): Promise<z.output<S>> {
-    const timeout = AbortSignal.timeout(timeoutMs);
-    let res: Response;
     try {
-      res = await fetch(`${this.base}${path}`, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json', Accept: 'application/json', ...this.options.headers },
-        body: JSON.stringify(body),
-        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-      });
+      return await this.http.request('POST', path, schema, body, { timeoutMs, ...(signal ? { signal } : {}) });
     } catch (e) {
-      const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-      const why = timeout.aborted ? `no answer within ${timeoutMs} ms` : (cause?.code ?? cause?.message ?? (e as Error).message);
-      throw new MasterRequestError(`master ${this.base} unreachable (POST ${path}): ${why}`);
+      if (e instanceof ApiError && (e.status === 404 || e.status === 409)) throw new ReregisterRequired(`${e.status}: ${e.message}`);
+      throw e;
     }
-    let text: string;
-    try {
-      text = await res.text();
-    } catch (e) {
-      throw new MasterRequestError(`master ${this.base}: the answer to POST ${path} was cut: ${(e as Error).message}`, res.status);
-    }
-    if (res.status === 404 || res.status === 409) throw new ReregisterRequired(`${res.status}: ${errorText(text)}`);
-    if (res.status !== 200) throw new MasterRequestError(`master ${this.base} answered ${res.status} to POST ${path}: ${errorText(text)}`, res.status);
-    let json: unknown;
-    try {
-      json = text === '' ? {} : JSON.parse(text);
-    } catch {
-      throw new MasterRequestError(`master ${this.base} answered POST ${path} with malformed JSON`, res.status);
-    }
-    const parsed = schema.safeParse(json);
-    if (!parsed.success) throw new MasterRequestError(`master ${this.base} answered POST ${path} unexpectedly: ${parsed.error.issues[0]?.message ?? 'invalid'}`, res.status);
-    return parsed.data;
   }
-}
-
-function errorText(body: string): string {
-  try {
-    const j = JSON.parse(body) as { error?: unknown };
-    if (typeof j.error === 'string') return j.error;
-  } catch {
-    /* not JSON */
-  }
-  return body.slice(0, 300);
 }

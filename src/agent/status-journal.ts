@@ -1,7 +1,7 @@
 import { closeSync, fdatasyncSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { z } from 'zod';
-import { statusUpdate, type StatusUpdate } from '../master-lambda/codec/agent-api.js';
+import { statusUpdate, type StatusUpdate } from '../wire/agent-api.js';
 
 // The status update journal: every update the agent generates is appended here and fsync'd
 // before it is sent (group commit: one fdatasync per status request), and stays until the

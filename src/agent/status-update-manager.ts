@@ -1,7 +1,9 @@
-import type { StatusUpdate } from '../master-lambda/codec/agent-api.js';
-import type { Logger } from '../master-lambda/logger.js';
-import { Backoff, backoffDelay } from './backoff.js';
-import { MasterRequestError, ReregisterRequired, type StatusAnswer, type StatusResultKind } from './master-client.js';
+import type { StatusUpdate } from '../wire/agent-api.js';
+import type { Logger } from '../core/logger.js';
+import { Backoff, backoffDelay } from '../core/backoff.js';
+import { ApiError } from '../wire/api-error.js';
+import { ReregisterRequired } from './master-client.js';
+import type { StatusResponse, StatusResult } from '../wire/agent-api.js';
 import { journalKey, type StatusJournal, type TaskKeyed } from './status-journal.js';
 
 // Mesos's status update manager: journals every update, then delivers it until it is done.
@@ -17,8 +19,8 @@ import { journalKey, type StatusJournal, type TaskKeyed } from './status-journal
 
 export interface StatusUpdateManagerOptions {
   readonly journal: StatusJournal;
-  /** Sends one status request; throws ReregisterRequired or MasterRequestError. */
-  readonly send: (updates: StatusUpdate[]) => Promise<StatusAnswer>;
+  /** Sends one status request; throws ReregisterRequired or ApiError. */
+  readonly send: (updates: StatusUpdate[]) => Promise<StatusResponse>;
   /** First resend delay after delivery; doubles up to retryMaxMs. Defaults 1 s and 60 s. */
   readonly retryInitialMs?: number;
   readonly retryMaxMs?: number;
@@ -32,7 +34,7 @@ export interface StatusUpdateManagerOptions {
   /** The master answered `acknowledged`: confirm it with the next work poll. */
   readonly onAcknowledged: (ack: TaskKeyed & { readonly uuid: string }) => void;
   /** Every answer the master gave about an update (for events and benchmarks). */
-  readonly onResult?: (update: StatusUpdate, result: StatusResultKind) => void;
+  readonly onResult?: (update: StatusUpdate, result: StatusResult) => void;
 }
 
 interface Delivery {
@@ -60,7 +62,7 @@ export class StatusUpdateManager {
     this.retryInitialMs = options.retryInitialMs ?? 1_000;
     this.retryMaxMs = options.retryMaxMs ?? 60_000;
     this.maxBatch = options.maxBatch ?? 500;
-    this.transport = new Backoff(Math.min(this.retryInitialMs, 500), Math.min(this.retryMaxMs, TRANSPORT_RETRY_CAP_MS));
+    this.transport = new Backoff({ initialMs: Math.min(this.retryInitialMs, 500), maxMs: Math.min(this.retryMaxMs, TRANSPORT_RETRY_CAP_MS), jitter: 0.2 });
   }
 
   /** Journals an update and sends it (after an fsync) as soon as the request in flight, if any, is answered. */
@@ -163,7 +165,7 @@ export class StatusUpdateManager {
     if (batch.length === 0) return;
     // Nothing leaves before it is on disk.
     this.journal.sync();
-    let answer: StatusAnswer;
+    let answer: StatusResponse;
     try {
       answer = await this.options.send(batch);
     } catch (e) {
@@ -172,7 +174,7 @@ export class StatusUpdateManager {
         await this.options.onReregister();
         return;
       }
-      if (e instanceof MasterRequestError && e.status === 400) {
+      if (e instanceof ApiError && e.status === 400) {
         await this.isolate(batch);
         return;
       }
@@ -190,7 +192,7 @@ export class StatusUpdateManager {
       try {
         this.apply([u], await this.options.send([u]));
       } catch (e) {
-        if (e instanceof MasterRequestError && e.status === 400) {
+        if (e instanceof ApiError && e.status === 400) {
           this.options.log.error('the master refused a status update as malformed; dropping it', { uuid: u.uuid, taskId: u.task_id, state: u.state, error: e.message });
           this.deliveries.delete(u.uuid);
           this.journal.complete([u.uuid]);
@@ -219,7 +221,7 @@ export class StatusUpdateManager {
     this.options.log[level]('status updates not delivered; retrying', { updates: batch.length, retryInMs: delay, error: (e as Error).message });
   }
 
-  private apply(batch: readonly StatusUpdate[], answer: StatusAnswer): void {
+  private apply(batch: readonly StatusUpdate[], answer: StatusResponse): void {
     const now = Date.now();
     const byUuid = new Map(batch.map((u) => [u.uuid, u]));
     const done: string[] = [];
@@ -232,7 +234,7 @@ export class StatusUpdateManager {
         case 'applied':
         case 'duplicate': {
           const attempts = (this.deliveries.get(u.uuid)?.attempts ?? 0) + 1;
-          this.deliveries.set(u.uuid, { attempts, nextAt: now + backoffDelay(attempts - 1, this.retryInitialMs, this.retryMaxMs) });
+          this.deliveries.set(u.uuid, { attempts, nextAt: now + backoffDelay(attempts, { initialMs: this.retryInitialMs, maxMs: this.retryMaxMs, jitter: 0 }) });
           break;
         }
         case 'acknowledged':

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { isValidId } from '../core/ids.js';
-import { isTaskState, isTerminal, type TaskState } from '../core/task-state.js';
-import type { StatusUpdate } from '../master-lambda/codec/agent-api.js';
+import { isTerminal, parseTaskStateName } from '../core/task-state.js';
+import type { StatusUpdate } from '../wire/agent-api.js';
 import type { ContainerReason, ContainerStatus } from './containerizer/containerizer.js';
 
 // A containerizer's ContainerStatus becomes a Mesos status update: a fresh uuid (16 random
@@ -39,13 +39,7 @@ export function toStatusUpdate(status: ContainerStatus): StatusUpdate | undefine
   };
 }
 
-/** The core state of a wire state name (TASK_RUNNING -> RUNNING). */
-export function coreState(state: string): TaskState | undefined {
-  const s = state.replace(/^TASK_/, '');
-  return isTaskState(s) ? s : undefined;
-}
-
 export function isTerminalUpdateState(state: string | undefined): boolean {
-  const s = state === undefined ? undefined : coreState(state);
+  const s = state === undefined ? undefined : parseTaskStateName(state);
   return s !== undefined && isTerminal(s);
 }

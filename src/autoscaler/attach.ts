@@ -1,4 +1,4 @@
-import type { Master } from '../master-lambda/master.js';
+import type { ExtensibleMaster } from '../master-lambda/extension.js';
 import { Autoscaler, type AutoscalerOptions } from './autoscaler.js';
 import { autoscalerDuty } from './duty.js';
 import { autoscalerRoutes } from './routes.js';
@@ -20,11 +20,11 @@ export interface AttachOptions extends AutoscalerOptions {
   readonly routes?: boolean;
 }
 
-export async function attachAutoscaler(master: Master, options: AttachOptions): Promise<Autoscaler> {
+export async function attachAutoscaler(master: ExtensibleMaster, options: AttachOptions): Promise<Autoscaler> {
   const { rulesFile, wait, routes, ...rest } = options;
   const autoscaler = new Autoscaler({ log: master.ctx.log.child({ component: 'autoscaler' }), ...rest });
   if (rulesFile !== undefined) await applyAutoscalerRulesFile(autoscaler, master.registry, rulesFile);
   master.addDuty(autoscalerDuty(autoscaler, { wait: wait ?? false }));
-  if (routes !== false) autoscalerRoutes(master.api, autoscaler);
+  if (routes !== false) autoscalerRoutes(master.api, autoscaler, master.registry);
   return autoscaler;
 }

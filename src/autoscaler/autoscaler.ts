@@ -3,15 +3,12 @@ import { GROUP_ATTRIBUTE, INSTANCE_ID_ATTRIBUTE, ZONE_ATTRIBUTE, type Agent } fr
 import { ConflictError, FencedError, NotFoundError } from '../core/errors.js';
 import { isEmpty } from '../core/resources.js';
 import type { PendingTask } from '../jobs/views.js';
-import type { OperatorCall } from '../master-lambda/codec/operator-call.js';
-import { createLogger, type Logger } from '../master-lambda/logger.js';
-import type { MasterContext } from '../master-lambda/master-context.js';
-import { retryOnConflict } from '../master-lambda/retry.js';
-import { markAgentGone } from '../master-lambda/use-cases/master-task-updates.js';
-import { drainAgent, setAgentActive } from '../master-lambda/use-cases/operator-actions.js';
+import { createLogger, type Logger } from '../core/logger.js';
+import { drainAgent, markAgentGone, retryOnConflict, setAgentActive, type MasterContext } from '../master-lambda/extension.js';
 import type { Registry, RegistryTransaction, Stored } from '../state/registry.js';
 import { ACTIVITY_COLLECTION, activityId, hostOf, toJson, type ActivityEntry } from './activity.js';
-import { backoffMs, DEFAULT_RETRY, type RetryPolicy } from './backoff.js';
+import { backoffDelay } from '../core/backoff.js';
+import { DEFAULT_RETRY, type RetryPolicy } from './provider.js';
 import { decide, type DecideResult, type EngineOptions, type GroupHistory, type HostActivity, type HostState, type PendingDemand, type ScaleDownDecision, type ScaleUpDecision } from './engine.js';
 import { newMetrics, type AutoscalerMetrics } from './metrics.js';
 import { isRetryable, type HostRef, type ScalingProvider } from './provider.js';
@@ -468,7 +465,7 @@ export class Autoscaler {
     const attempts = op.doc.attempts + 1;
     const base = { group: op.doc.group, operation: op.id, provider: this.provider.kind, attempt: attempts, error };
     if (isRetryable(e) && attempts < this.retry.maxAttempts) {
-      const delay = backoffMs(this.retry, attempts);
+      const delay = backoffDelay(attempts, { ...this.retry, jitter: 0.2 });
       this.metrics.providerRetries++;
       this.log.warn(`provider ${action} failed; retrying with backoff`, { ...base, retryInMs: delay });
       return this.write(ctx, epoch, op, { ...op.doc, attempts, retryAt: ctx.now() + delay, lastError: error }, [
@@ -542,16 +539,8 @@ export class Autoscaler {
           this.metrics.drainsCancelled++;
           return this.write(ctx, epoch, op, 'end', [{ action: 'drain', outcome: 'cancelled', reason: 'the host took tasks before its drain began; it is kept', hosts: host }]);
         }
-        const call: Extract<OperatorCall, { type: 'DRAIN_AGENT' }> = {
-          type: 'DRAIN_AGENT',
-          drain_agent: {
-            agent_id: { value: d.agentId },
-            mark_gone: false,
-            ...(d.drainGraceMs !== undefined ? { max_grace_period: { seconds: Math.floor(d.drainGraceMs / 1000), nanos: (d.drainGraceMs % 1000) * 1e6 } } : {}),
-          },
-        };
         try {
-          await drainAgent(ctx, call);
+          await drainAgent(ctx, d.agentId, { markGone: false, ...(d.drainGraceMs !== undefined ? { maxGraceMs: d.drainGraceMs } : {}) });
         } catch (e) {
           if (!(e instanceof NotFoundError)) throw e;
           return this.write(ctx, epoch, op, { ...d, phase: 'terminating' }, [{ action: 'drain', outcome: 'succeeded', reason: 'the agent is already gone', hosts: host }]);

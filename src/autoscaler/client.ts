@@ -1,11 +1,10 @@
 import { z } from 'zod';
 import { activityEntrySchema } from './activity.js';
-import { ApiError, JsonApiClient, type JsonApiOptions } from '../sdk/json-api-client.js';
+import { JsonApiClient, type JsonApiOptions } from '../http/json-client.js';
 
 // An HTTP client of the autoscaler's operator routes, for the CLI. Answers are checked for their
-// outer shape; a 4xx becomes an AutoscalerClientError carrying the field the master named.
+// outer shape; a 4xx becomes an ApiError carrying the field the master named.
 
-export class AutoscalerClientError extends ApiError {}
 const ruleShape = z
   .object({
     group: z.string(),
@@ -44,7 +43,7 @@ export type AutoscalerClientOptions = JsonApiOptions;
 
 export class AutoscalerClient extends JsonApiClient {
   constructor(master: string | URL, options: AutoscalerClientOptions = {}) {
-    super(master, { timeoutMs: 15_000, ...options }, (status, message, field) => new AutoscalerClientError(status, message, field));
+    super(master, { timeoutMs: 15_000, ...options });
   }
 
   rules(): Promise<RulesResponse> {

@@ -1,4 +1,4 @@
-import type { LeaderDuty } from '../master-lambda/leader-loop.js';
+import type { LeaderDuty } from '../master-lambda/extension.js';
 import type { Autoscaler } from './autoscaler.js';
 
 // The autoscaler as a master leader duty: `new Master({ duties: [autoscalerDuty(autoscaler)] })`.

@@ -16,13 +16,12 @@ export type { ControllerInput, Decision, DecideResult, EngineOptions, GroupHisto
 export { packTasks, type Demand, type PackGroup, type PackResult } from './bin-packing.js';
 export { parseRuleSet, toEngineRule, groupRuleSchema, ruleSetSchema, type GroupRule, type GroupRuleConfig, type GroupRuleInput, type HostShape, type RuleSet, type RuleSetInput } from './rules.js';
 export { loadAutoscalerRulesFile, applyAutoscalerRulesFile, RulesFileError } from './rules-file.js';
-export { ScalingProviderError, isRetryable, type HostRef, type ScalingProvider, type TerminateOutcome } from './provider.js';
+export { ScalingProviderError, isRetryable, DEFAULT_RETRY, type RetryPolicy, type HostRef, type ScalingProvider, type TerminateOutcome } from './provider.js';
 export { Ec2AutoScalingProvider, ec2ProviderFromEnv, providerError, type Ec2ProviderOptions } from './ec2-provider.js';
 export { LocalScalingProvider, createLocalScalingProvider, type LocalGroupConfig, type LocalHost, type LocalProviderOptions } from './local-provider.js';
 export { agentGroupsFromEnv, parseAgentGroups, rulesFromAgentGroups, AGENT_GROUPS_ENV, type AgentGroupMapping } from './agent-groups-env.js';
 export { registryPendingTasks } from './pending-source.js';
 export { ACTIVITY_COLLECTION, type ActivityAction, type ActivityEntry, type ActivityHost, type ActivityOutcome } from './activity.js';
 export { AutoscalerStore, OPS_COLLECTION, GROUPS_COLLECTION, CONFIG_COLLECTION, type Operation, type ScaleDownOp, type ScaleUpOp, type StoredOp } from './store.js';
-export { AutoscalerClient, AutoscalerClientError, type ActivityResponse, type RulesResponse, type StatusResponse } from './client.js';
-export { backoffMs, DEFAULT_RETRY, type RetryPolicy } from './backoff.js';
+export { AutoscalerClient, type ActivityResponse, type RulesResponse, type StatusResponse } from './client.js';
 export type { AutoscalerMetrics } from './metrics.js';

@@ -2,7 +2,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createAgent as defaultCreateAgent, type AgentDaemon, type AgentOptions, type AgentTiming, type ContainerizerMode } from '../agent/index.js';
 import { MAX_PORT } from '../core/resources.js';
-import type { Logger } from '../master-lambda/logger.js';
+import type { Logger } from '../core/logger.js';
 import { ScalingProviderError, type HostRef, type ScalingProvider, type TerminateOutcome } from './provider.js';
 
 // The local adapter, for `stratus dev`: a group's hosts are agent daemons in this process

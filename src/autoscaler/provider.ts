@@ -52,3 +52,15 @@ export class ScalingProviderError extends Error {
 export function isRetryable(e: unknown): boolean {
   return e instanceof ScalingProviderError ? e.retryable : true;
 }
+
+/** How the autoscaler retries a provider call that failed transiently (throttling, a timeout). */
+export interface RetryPolicy {
+  /** Delay after the first failure. */
+  readonly initialMs: number;
+  /** The delay doubles up to this. */
+  readonly maxMs: number;
+  /** After this many failed attempts the operation is given up and reported. */
+  readonly maxAttempts: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { initialMs: 1_000, maxMs: 60_000, maxAttempts: 20 };

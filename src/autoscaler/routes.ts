@@ -1,20 +1,15 @@
 import { ValidationError } from '../core/errors.js';
-import type { MasterApi } from '../master-lambda/http/router.js';
-import type { HttpRequest, HttpResponse } from '../master-lambda/http/types.js';
-import type { JsonValue } from '../state/item-store.js';
+import { parseJsonBody as body } from '../http/json-body.js';
+import type { Router } from '../http/router.js';
+import { json, type HttpRequest } from '../http/types.js';
+import type { Registry } from '../state/registry.js';
 import type { Autoscaler } from './autoscaler.js';
 
-import { parseJsonBody } from '../master-lambda/http/json-body.js';
-// The autoscaler's operator routes, mounted on a master's API (operator credential on each):
+// The autoscaler's operator routes, mounted on a master's router (operator credential on each):
 //   GET /api/v1/autoscaler/rules        the rule set and the groups the provider knows
 //   PUT /api/v1/autoscaler/rules        replace the rule set ({"groups": [...]}); 400 names the field
 //   GET /api/v1/autoscaler/activity     latest activity, newest first (?limit=1..1000, ?group=)
 //   GET /api/v1/autoscaler/status       groups, open operations, latest decisions, counters
-
-const json = (v: unknown): JsonValue => JSON.parse(JSON.stringify(v)) as JsonValue;
-
-/** The request's JSON body (415 unless JSON, 400 when empty or malformed), as every route reads it. */
-const body = parseJsonBody;
 
 function limitOf(req: HttpRequest): number {
   const raw = req.query.get('limit');
@@ -24,26 +19,19 @@ function limitOf(req: HttpRequest): number {
   return n;
 }
 
-export function autoscalerRoutes(api: MasterApi, autoscaler: Autoscaler): MasterApi {
-  const registry = api.ctx.registry;
-  const ok = (value: unknown): HttpResponse => ({ status: 200, body: json(value) });
-  api.route('GET', '/api/v1/autoscaler/rules', async (req) => {
-    await api.auth.operator(req);
-    return ok(await autoscaler.getRules(registry));
-  });
-  api.route('PUT', '/api/v1/autoscaler/rules', async (req) => {
-    await api.auth.operator(req);
-    return ok(await autoscaler.setRules(registry, body(req)));
-  });
-  api.route('GET', '/api/v1/autoscaler/activity', async (req) => {
-    await api.auth.operator(req);
-    const group = req.query.get('group') ?? undefined;
-    const limit = limitOf(req);
-    return ok({ activity: await autoscaler.activity(registry, limit, group), metrics: autoscaler.metrics });
-  });
-  api.route('GET', '/api/v1/autoscaler/status', async (req) => {
-    await api.auth.operator(req);
-    return ok(await autoscaler.status(registry));
-  });
-  return api;
+export function autoscalerRoutes(router: Router, autoscaler: Autoscaler, registry: Registry): Router {
+  const operator = { access: 'operator' } as const;
+  router.route('GET', '/api/v1/autoscaler/rules', async () => json(200, await autoscaler.getRules(registry)), operator);
+  router.route('PUT', '/api/v1/autoscaler/rules', async (req) => json(200, await autoscaler.setRules(registry, body(req))), operator);
+  router.route(
+    'GET',
+    '/api/v1/autoscaler/activity',
+    async (req) => {
+      const group = req.query.get('group') ?? undefined;
+      return json(200, { activity: await autoscaler.activity(registry, limitOf(req), group), metrics: autoscaler.metrics });
+    },
+    operator,
+  );
+  router.route('GET', '/api/v1/autoscaler/status', async () => json(200, await autoscaler.status(registry)), operator);
+  return router;
 }

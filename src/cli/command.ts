@@ -1,4 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { z } from 'zod';
+import { authHeaders as credentialHeaders, JsonApiClient, type Credentials } from '../http/json-client.js';
 
 // One `stratus` subcommand. Each lives in its own file under commands/ and is listed in
 // commands/index.ts; main.ts only dispatches.
@@ -35,34 +37,27 @@ export function masterUrl(flag: string | undefined): string {
  * Credentials for calls to the master, from the environment: STRATUS_TOKEN (bearer) or
  * STRATUS_PRINCIPAL with STRATUS_SECRET (HTTP Basic). `stratus dev --authenticate` prints them.
  */
-export function authHeaders(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
-  if (env.STRATUS_TOKEN) return { Authorization: `Bearer ${env.STRATUS_TOKEN}` };
-  if (env.STRATUS_PRINCIPAL && env.STRATUS_SECRET !== undefined) {
-    return { Authorization: `Basic ${Buffer.from(`${env.STRATUS_PRINCIPAL}:${env.STRATUS_SECRET}`).toString('base64')}` };
-  }
-  return {};
+export function credentialsFromEnv(env: NodeJS.ProcessEnv = process.env): Credentials | undefined {
+  if (env.STRATUS_TOKEN) return { token: env.STRATUS_TOKEN };
+  if (env.STRATUS_PRINCIPAL && env.STRATUS_SECRET !== undefined) return { principal: env.STRATUS_PRINCIPAL, secret: env.STRATUS_SECRET };
+  return undefined;
 }
 
-/** POST /api/v1 (the operator API) with the CLI's credentials; throws with the master's error. */
-export async function operatorCall<T>(master: string, body: unknown): Promise<T> {
-  const res = await fetch(`${master}/api/v1`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json', Accept: 'application/json', ...authHeaders() },
-    body: JSON.stringify(body),
-    signal: AbortSignal.timeout(15_000),
-  });
-  const text = await res.text();
-  if (!res.ok) {
-    let msg = text.slice(0, 300);
-    try {
-      const e = JSON.parse(text) as { error?: string; field?: string };
-      if (e.error) msg = e.field ? `${e.error} (field ${e.field})` : e.error;
-    } catch {
-      // not JSON: show the text
-    }
-    throw new Error(`the master answered ${res.status}: ${msg}`);
-  }
-  return (text ? JSON.parse(text) : {}) as T;
+/** The Authorization header of the CLI's credentials, if any. */
+export function authHeaders(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  return credentialHeaders(credentialsFromEnv(env));
+}
+
+/** A client of a master's (or an agent's) API with the CLI's credentials. */
+export function apiClient(server: string): JsonApiClient {
+  return new JsonApiClient(server, { headers: authHeaders(), timeoutMs: 15_000 });
+}
+
+/** POST /api/v1 (the operator API) with the CLI's credentials; throws an ApiError with the master's message. */
+export async function operatorCall<S extends z.ZodType>(master: string, body: unknown, schema: S, signal?: AbortSignal): Promise<z.output<S>>;
+export async function operatorCall(master: string, body: unknown): Promise<unknown>;
+export async function operatorCall(master: string, body: unknown, schema: z.ZodType = z.unknown(), signal?: AbortSignal): Promise<unknown> {
+  return apiClient(master).request('POST', '/api/v1', schema, body, signal ? { signal } : {});
 }
 
 /** Prints rows as an aligned text table. */

@@ -8,9 +8,9 @@ import { runningJobs } from '../federation/federated-controller.js';
 import { attachAutoscaler, createLocalScalingProvider, type Autoscaler, type LocalScalingProvider } from '../autoscaler/index.js';
 import { startJobsFramework, type RunningJobs } from '../jobs/index.js';
 import { CredentialAuthenticator, generateDevCredentials } from '../master-lambda/http/credentials.js';
-import { createLogger, type LogLevel } from '../master-lambda/logger.js';
+import { createLogger, type LogLevel } from '../core/logger.js';
 import { Master } from '../master-lambda/master.js';
-import { startServer, type RunningServer } from '../master-lambda/server.js';
+import { startLocalServer, type RunningServer } from '../master-lambda/local-server.js';
 import { MemoryItemStore } from '../state/memory-item-store.js';
 
 // A whole region (or several) on one machine, for `stratus dev`: the master handlers behind
@@ -116,7 +116,7 @@ export async function startDevCluster(options: DevClusterOptions = {}): Promise<
       const log = createLogger(`stratus-dev:${name}`, logLevel);
       const port = basePort === 0 ? 0 : basePort + ri;
       const master = new Master({ store: new MemoryItemStore(), log, config: { port, hostname: host, masterId: `stratus-dev-${name}` }, ...(auth ? { authenticator: auth } : {}) });
-      const server = await startServer(master.api, { port, host }).catch((e: NodeJS.ErrnoException) => {
+      const server = await startLocalServer(master, { port, host }).catch((e: NodeJS.ErrnoException) => {
         throw new Error(e.code === 'EADDRINUSE' ? `port ${port} is in use (another stratus dev?); choose another with --port` : e.message);
       });
       master.start();

@@ -1,12 +1,17 @@
-// Exponential backoff with full or partial jitter: the SDK (as Mesos's scheduler library does
-// for reconnects) and the master (between lost races on a busy item) pace their retries by it.
+// The one backoff of the code base: exponential, capped, with jitter. The SDK (reconnects, as
+// Mesos's scheduler library does), the agent (reconnects, status resends), the master (between
+// lost races on a busy item), the autoscaler (provider retries) and the jobs framework
+// (relaunching a failing instance) all pace their retries by it.
 
 export interface BackoffOptions {
   readonly initialMs: number;
   readonly maxMs: number;
   /** Default 2. */
   readonly factor?: number;
-  /** Spread each delay over [delay × (1 - jitter), delay]; default 0.5. 0 makes it exact. */
+  /**
+   * Spread each delay over [delay × (1 - jitter), delay]; default 0.5. 0 makes it exact; 1 is
+   * "full jitter" (racers spread out rather than collide again in lockstep).
+   */
   readonly jitter?: number;
 }
 
@@ -21,16 +26,26 @@ export function backoffDelay(attempt: number, options: BackoffOptions = DEFAULT_
   return Math.round(exact * (1 - jitter * random()));
 }
 
-/** Resolves after `ms`, or at once (without throwing) when `signal` aborts. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const done = (): void => {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const t = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
+/** A retry loop's position in the schedule: `next()` gives the next delay, `reset()` starts over. */
+export class Backoff {
+  private attempt = 0;
+
+  constructor(
+    private readonly options: BackoffOptions,
+    private readonly random: () => number = Math.random,
+  ) {}
+
+  next(): number {
+    this.attempt++;
+    return backoffDelay(this.attempt, this.options, this.random);
+  }
+
+  reset(): void {
+    this.attempt = 0;
+  }
+
+  /** Delays handed out since the last reset. */
+  get attempts(): number {
+    return this.attempt;
+  }
 }

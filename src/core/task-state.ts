@@ -38,6 +38,17 @@ export function isTaskState(value: unknown): value is TaskState {
   return typeof value === 'string' && (TASK_STATES as readonly string[]).includes(value);
 }
 
+/** A state as the wire names it (`TASK_RUNNING`), or undefined for a name that is not one. */
+export function parseTaskStateName(name: string): TaskState | undefined {
+  const s = name.startsWith('TASK_') ? name.slice(5) : undefined;
+  return isTaskState(s) ? s : undefined;
+}
+
+/** The wire name of a state (`TASK_RUNNING`). */
+export function taskStateName(state: TaskState): `TASK_${TaskState}` {
+  return `TASK_${state}`;
+}
+
 // States a task can end in once it has reached an agent.
 const ENDINGS_ON_AGENT: readonly TaskState[] = ['FINISHED', 'FAILED', 'KILLED', 'LOST', 'GONE', 'GONE_BY_OPERATOR'];
 

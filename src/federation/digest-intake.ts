@@ -1,4 +1,4 @@
-import type { Logger } from '../master-lambda/logger.js';
+import type { Logger } from '../core/logger.js';
 import { decodeDigest, type DropReason } from './digest-codec.js';
 import { comparePositions, type DigestPosition, type RegionDigest } from './digest.js';
 import type { PeerStore } from './peer-store.js';

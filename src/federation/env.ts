@@ -1,8 +1,9 @@
 import { z } from 'zod';
-import type { Registry } from '../state/registry.js';
+import type { ExtensibleMaster } from '../master-lambda/extension.js';
+import { attachFederation, type AttachedFederation, type AttachFederationOptions } from './attach.js';
 import type { FederationConfig } from './config.js';
 import { regionName } from './digest.js';
-import { Federation, type FederationOptions } from './federation.js';
+import { peerHeaders } from './peer-auth.js';
 import { DEFAULT_QUEUE_PREFIX, QueueDirectory, sqsClientFromEnv } from './sqs-queues.js';
 import { SqsGossipTransport } from './sqs-transport.js';
 
@@ -61,17 +62,23 @@ export function federationSettingsFromEnv(env: NodeJS.ProcessEnv = process.env):
   };
 }
 
-/**
- * A Federation on SQS for a deployed region. In Lambda, pass `receive: false` (the receiver
- * Lambda reads the inbox) and `sendLoop: false` with `federation.duty` among the tick's duties.
- */
-export function sqsFederationFromEnv(
-  registry: Registry,
-  options: Omit<FederationOptions, 'region' | 'peers' | 'registry' | 'transport'> = {},
-  env: NodeJS.ProcessEnv = process.env,
-): Federation {
-  const s = federationSettingsFromEnv(env);
+/** The SQS gossip transport of a deployed region, from its settings. */
+export function sqsTransportFromEnv(settings: FederationSettings, env: NodeJS.ProcessEnv = process.env): SqsGossipTransport {
   const client = sqsClientFromEnv(env);
-  const transport = new SqsGossipTransport({ region: s.region, client, directory: new QueueDirectory(client, s.queueUrls, s.queuePrefix) });
-  return new Federation({ ...options, region: s.region, peers: s.peers, registry, transport, config: { ...s.config, ...options.config } });
+  return new SqsGossipTransport({ region: settings.region, client, directory: new QueueDirectory(client, settings.queueUrls, settings.queuePrefix) });
+}
+
+/**
+ * A deployed region's federation on SQS, attached to its master, when the environment asks for
+ * one (STRATUS_REGION with STRATUS_PEERS); undefined otherwise. Federated jobs read the
+ * region's jobs from its table; peers' jobs APIs are called with STRATUS_PEER_AUTHORIZATION.
+ */
+export function attachFederationFromEnv(
+  master: ExtensibleMaster,
+  options: Pick<AttachFederationOptions, 'run' | 'api' | 'jobs'>,
+  env: NodeJS.ProcessEnv = process.env,
+): AttachedFederation | undefined {
+  if (env.STRATUS_PEERS === undefined || !env.STRATUS_REGION) return undefined;
+  const s = federationSettingsFromEnv(env);
+  return attachFederation(master, { ...options, region: s.region, peers: s.peers, transport: sqsTransportFromEnv(s, env), config: s.config, ...peerHeaders(env) });
 }

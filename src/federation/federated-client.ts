@@ -1,11 +1,10 @@
 import { z } from 'zod';
-import { JobsClientError } from '../jobs/client.js';
-import { JsonApiClient, type JsonApiOptions } from '../sdk/json-api-client.js';
+import { JsonApiClient, type JsonApiOptions } from '../http/json-client.js';
 import type { JobSpecInput, JobSpecUpdate } from '../jobs/spec.js';
 import type { FederatedJobView } from './federated-views.js';
 
 // An HTTP client of /api/v1/federation/jobs, for the CLI and tests. A 4xx becomes a
-// JobsClientError with the field it names (as the jobs client does).
+// ApiError with the field it names (as the jobs client does).
 
 export interface FederatedJobInput {
   readonly name: string;
@@ -24,7 +23,7 @@ const many = z.object({ region: z.string(), jobs: z.array(jobShape) });
 
 export class FederatedJobsClient extends JsonApiClient {
   constructor(master: string | URL, options: JsonApiOptions = {}) {
-    super(master, options, (status, message, field) => new JobsClientError(status, message, field));
+    super(master, options);
   }
 
 

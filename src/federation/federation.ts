@@ -1,8 +1,8 @@
+import { sleep } from '../core/sleep.js';
 import { performance } from 'node:perf_hooks';
 import { FencedError } from '../core/errors.js';
-import type { LeaderDuty } from '../master-lambda/leader-loop.js';
-import { createLogger, type Logger } from '../master-lambda/logger.js';
-import type { Master } from '../master-lambda/master.js';
+import type { LeaderDuty } from '../master-lambda/extension.js';
+import { createLogger, type Logger } from '../core/logger.js';
 import type { Registry } from '../state/registry.js';
 import { federationConfig, type FederationConfig } from './config.js';
 import { buildDigest } from './digest-builder.js';
@@ -147,16 +147,6 @@ export class Federation {
     this.intake = new DigestIntake({ region: this.region, store: this.store, stats: this.stats, log: this.log, maxDigestBytes: this.config.maxDigestBytes });
   }
 
-  /** A Federation on a master: its Registry, its lease (only the holder sends), its log. */
-  static forMaster(master: Master, options: Omit<FederationOptions, 'registry' | 'leader'>): Federation {
-    return new Federation({
-      ...options,
-      registry: master.registry,
-      leader: master.lease,
-      log: options.log ?? master.ctx.log.child({ component: 'federation', region: options.region }),
-    });
-  }
-
   /** The incarnation this process sends under, once it has sent. */
   get incarnation(): number | undefined {
     return this.sending?.incarnation;
@@ -231,7 +221,7 @@ export class Federation {
         await this.receiveOnce(this.config.receiveWaitMs, signal);
       } catch (e) {
         this.log.error('gossip receive failed', { error: e });
-        await new Promise((r) => setTimeout(r, Math.min(this.config.intervalMs, 1_000)));
+        await sleep(Math.min(this.config.intervalMs, 1_000));
       }
     }
   }

@@ -1,5 +1,5 @@
-import { createLogger, type Logger } from '../master-lambda/logger.js';
-import { storeFromEnv } from '../master-lambda/master.js';
+import { createLogger, type Logger } from '../core/logger.js';
+import { storeFromEnv } from '../state/store-from-env.js';
 import { Registry } from '../state/registry.js';
 import { federationConfig } from './config.js';
 import { DigestIntake } from './digest-intake.js';
@@ -7,8 +7,8 @@ import { REGION_NAME } from './digest.js';
 import { PeerStore } from './peer-store.js';
 import { FederationStats } from './stats.js';
 
-// The Lambda the CDK stack wires to a region's gossip inbox (SQS event source with
-// ReportBatchItemFailures): a batch of records is applied to this region's peer table, and
+// What the gossip receiver Lambda (src/master-lambda/lambda/gossip-receiver.ts) runs for a
+// region's inbox (SQS event source with ReportBatchItemFailures): a batch of records is applied to this region's peer table, and
 // only records whose write failed are reported back for redelivery. Invalid digests are
 // dropped (counted, logged) and not retried: they would fail the same way every time.
 
@@ -46,13 +46,4 @@ export function receiverFromEnv(env: NodeJS.ProcessEnv = process.env): ReceiverC
   const stats = new FederationStats();
   const store = new PeerStore(new Registry(storeFromEnv(env)), config.maxDigestBytes);
   return { intake: new DigestIntake({ region, store, stats, log, maxDigestBytes: config.maxDigestBytes }), stats, log };
-}
-
-let container: ReceiverContext | undefined;
-
-export async function handler(event: SqsEventLike): Promise<SqsBatchResponse> {
-  container ??= receiverFromEnv();
-  const response = await receiveRecords(event, container.intake);
-  container.log.info('gossip batch', { records: event.Records.length, retry: response.batchItemFailures.length, stats: container.stats.snapshot() });
-  return response;
 }

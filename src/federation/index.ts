@@ -33,7 +33,8 @@ export {
 export type { GossipTransport, IncomingMessage, OutgoingMessage, ReceiveOptions, SendResult } from './gossip-transport.js';
 export { InProcessGossipNetwork } from './in-process-transport.js';
 export { federateInProcess, type InProcessFederation, type LocalRegion } from './in-process-federation.js';
-export { federationSettingsFromEnv, sqsFederationFromEnv, type FederationSettings } from './env.js';
+export { attachFederationFromEnv, federationSettingsFromEnv, sqsTransportFromEnv, type FederationSettings } from './env.js';
+export { attachFederation, type AttachedFederation, type AttachFederationOptions, type FederationRunMode } from './attach.js';
 export { PEER_STATES, type PeerState } from './peer-store.js';
 export { federationRoutes } from './routes.js';
 export { DEFAULT_QUEUE_PREFIX, QueueDirectory, deleteQueues, ensureQueues, inboxQueueName, deadLetterQueueName, sqsClientFromEnv } from './sqs-queues.js';
@@ -47,4 +48,3 @@ export type { ChildView, FederatedJobView, FederatedRegionView } from './federat
 export { FederatedJobsClient, type FederatedJobInput, type FederatedJobChange } from './federated-client.js';
 export { childName, FEDERATED_JOB_ID, FEDERATED_JOB_LABEL, FEDERATED_HOME_LABEL } from './child-job.js';
 export { directRegionJobs, httpRegionJobs, RegionJobsError, type RegionJobs } from './region-jobs.js';
-export { withFederatedJobs } from './with-federated-jobs.js';

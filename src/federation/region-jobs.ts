@@ -1,6 +1,7 @@
 import { StratusError } from '../core/errors.js';
 import type { JobsApi } from '../jobs/api.js';
-import { JobsClient, JobsClientError } from '../jobs/client.js';
+import { JobsClient } from '../jobs/client.js';
+import { ApiError } from '../wire/api-error.js';
 import type { JobSpec, JobSpecInput, JobSpecUpdate } from '../jobs/spec.js';
 
 // How the owner of a federated job reaches a region's jobs framework to create, scale, change
@@ -32,11 +33,11 @@ export class RegionJobsError extends Error {
 function translate(e: unknown): never {
   if (e instanceof RegionJobsError) throw e;
   if (e instanceof StratusError) throw new RegionJobsError(e.message, e.code === 'VALIDATION' || e.code === 'CONFLICT' || e.code === 'NOT_FOUND', e.code === 'CONFLICT');
-  if (e instanceof JobsClientError) throw new RegionJobsError(e.message, e.status >= 400 && e.status < 500, e.status === 409);
+  if (e instanceof ApiError) throw new RegionJobsError(e.message, e.status >= 400 && e.status < 500, e.status === 409);
   throw new RegionJobsError((e as Error)?.message ?? String(e), false);
 }
 
-const notFound = (e: unknown): boolean => (e instanceof StratusError && e.code === 'NOT_FOUND') || (e instanceof JobsClientError && e.status === 404);
+const notFound = (e: unknown): boolean => (e instanceof StratusError && e.code === 'NOT_FOUND') || (e instanceof ApiError && e.status === 404);
 
 /** A region's jobs framework in this process. */
 export function directRegionJobs(api: JobsApi): RegionJobs {

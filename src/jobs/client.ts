@@ -2,12 +2,11 @@ import { z } from 'zod';
 import type { RebalanceResult, UpdateResult } from './api.js';
 import type { JobSpecInput, JobSpecUpdate } from './spec.js';
 import type { JobDetail, JobView } from './views.js';
-import { ApiError, JsonApiClient, type JsonApiOptions } from '../sdk/json-api-client.js';
+import { JsonApiClient, type JsonApiOptions } from '../http/json-client.js';
 
 // An HTTP client of the jobs API, for the CLI and for other regions (federation). Answers are
-// checked for their outer shape; a 4xx becomes a JobsClientError with the field it names.
+// checked for their outer shape; a 4xx becomes a ApiError with the field it names.
 
-export class JobsClientError extends ApiError {}
 
 export type JobsClientOptions = JsonApiOptions;
 
@@ -19,7 +18,7 @@ const rebalanced = z.object({ job: z.string(), request: z.number(), plan: z.obje
 
 export class JobsClient extends JsonApiClient {
   constructor(master: string | URL, options: JobsClientOptions = {}) {
-    super(master, options, (status, message, field) => new JobsClientError(status, message, field));
+    super(master, options);
   }
 
 

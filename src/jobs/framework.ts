@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ConflictError } from '../core/errors.js';
+import { silentLogger } from '../core/logger.js';
 import { isResourceShortfall, type TaskAssignmentFailure, type VMTaskFitnessCalculator } from '../fenzo/index.js';
 import type { Registry } from '../state/registry.js';
 import { SchedulerDriver, type Credentials, type DriverLogger, type Offer, type TaskRef, type TaskStatus } from '../sdk/index.js';
@@ -98,7 +99,6 @@ interface JobEntry {
   readonly slots: Map<number, Slot>;
 }
 
-const quiet: DriverLogger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
 const LIVE_STATES = new Set(['TASK_STAGING', 'TASK_STARTING', 'TASK_RUNNING', 'TASK_KILLING', 'TASK_UNREACHABLE']);
 /** Updates that say the agent itself is gone or cut off: its zone stops counting at once. */
 const AGENT_LOST = new Set(['TASK_UNREACHABLE', 'TASK_GONE', 'TASK_GONE_BY_OPERATOR']);
@@ -143,7 +143,7 @@ export class JobsFramework {
 
   constructor(private readonly options: JobsFrameworkOptions) {
     this.timing = { ...DEFAULT_JOBS_TIMING, ...options.timing, backoff: { ...DEFAULT_JOBS_TIMING.backoff, ...options.timing?.backoff } };
-    this.log = options.log ?? quiet;
+    this.log = options.log ?? silentLogger;
     this.now = options.now ?? Date.now;
     this.store = new JobsStore(options.registry, (what, error) => this.log.error('unreadable jobs document skipped', { what, error }));
     this.agentSource = options.agents ?? registryAgents(options.registry);

@@ -2,8 +2,8 @@
 export { startJobsFramework, type RunningJobs, type StartJobsOptions } from './start.js';
 export { JobsFramework, DEFAULT_JOBS_TIMING, type JobsFrameworkOptions, type JobsTiming } from './framework.js';
 export { JobsApi, type JobsApiOptions, type RebalanceResult, type UpdateResult } from './api.js';
-export { jobsRoutes, type JobsRouteHandler, type JobsRouter } from './routes.js';
-export { JobsClient, JobsClientError } from './client.js';
+export { jobsRoutes } from './routes.js';
+export { JobsClient } from './client.js';
 export { JobsStore } from './store.js';
 export { registryAgents, type AgentSource, type ClusterAgent } from './agents.js';
 export { parseJobSpec, mergeJobUpdate, needsRollingUpdate, JOB_NAME_PATTERN, type JobSpec, type JobSpecInput, type JobSpecUpdate, type JobConstraint, type JobHealthCheck } from './spec.js';

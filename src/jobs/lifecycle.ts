@@ -1,3 +1,4 @@
+import { backoffDelay } from '../core/backoff.js';
 import type { TaskStatus } from '../sdk/index.js';
 import { clean, type InstanceDoc, type InstanceState } from './model.js';
 import type { JobSpec } from './spec.js';
@@ -16,7 +17,7 @@ export const DEFAULT_INSTANCE_BACKOFF: InstanceBackoff = { initialMs: 1_000, max
 
 /** Delay before relaunching after the n-th consecutive failure: initial × 2^(n-1), capped. */
 export function instanceBackoffMs(failures: number, b: InstanceBackoff): number {
-  return failures <= 0 ? 0 : Math.min(b.maxMs, b.initialMs * 2 ** Math.min(failures - 1, 30));
+  return failures <= 0 ? 0 : backoffDelay(failures, { initialMs: b.initialMs, maxMs: b.maxMs, jitter: 0 });
 }
 
 const LIVE: Readonly<Record<string, InstanceState>> = {

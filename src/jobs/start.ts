@@ -1,6 +1,7 @@
 import type { JobsApi } from './api.js';
 import { JobsFramework, type JobsFrameworkOptions } from './framework.js';
-import { jobsRoutes, type JobsRouter } from './routes.js';
+import type { Router } from '../http/router.js';
+import { jobsRoutes } from './routes.js';
 import type { PendingTask } from './views.js';
 
 // One call to run the jobs framework in a process (`stratus dev`, a long-running service):
@@ -10,7 +11,7 @@ import type { PendingTask } from './views.js';
 
 export interface StartJobsOptions extends JobsFrameworkOptions {
   /** Mount the jobs HTTP API on this router (the master's `api`). Or call `mount` later. */
-  readonly router?: JobsRouter;
+  readonly router?: Router;
 }
 
 export interface RunningJobs {
@@ -18,7 +19,7 @@ export interface RunningJobs {
   /** The operations behind the HTTP routes. */
   readonly api: JobsApi;
   /** Adds the jobs routes to a router. */
-  mount(router: JobsRouter): void;
+  mount(router: Router): void;
   /** Pending instances with Fenzo's reasons (the autoscaler's input). */
   pendingTasks(): PendingTask[];
   /** Stops the framework (its tasks keep running; a restart resubscribes and reconciles). */

@@ -1,6 +1,6 @@
 import type { Registry } from '../state/registry.js';
 import type { MasterConfig } from './config.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../core/logger.js';
 import type { Notifier } from './notifier.js';
 
 /** What every master use case works with. Built once per process (or Lambda container). */

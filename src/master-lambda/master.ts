@@ -1,14 +1,14 @@
-import { DynamoDbItemStore } from '../state/dynamodb-item-store.js';
+import { createLogger, type Logger } from '../core/logger.js';
+import type { Authenticator } from '../http/auth.js';
+import { Router } from '../http/router.js';
 import type { ItemStore } from '../state/item-store.js';
 import { LeaderLease } from '../state/leader-lease.js';
 import { MemoryItemStore } from '../state/memory-item-store.js';
 import { Registry } from '../state/registry.js';
-import { DEFAULT_TABLE_NAME } from '../state/table-definition.js';
 import { masterConfig, type MasterConfig } from './config.js';
-import type { Authenticator } from './http/auth.js';
-import { MasterApi } from './http/router.js';
+import { mountMasterRoutes } from './http/master-routes.js';
 import { LeaderLoop, type LeaderDuty } from './leader-loop.js';
-import { createLogger, type Logger } from './logger.js';
+import type { ExtensibleMaster } from './extension.js';
 import type { MasterContext } from './master-context.js';
 import { InProcessNotifier, type Notifier } from './notifier.js';
 import { AgentHealth } from './use-cases/agent-health.js';
@@ -32,9 +32,10 @@ export interface MasterOptions {
   readonly onElected?: LeaderDuty[];
 }
 
-export class Master {
+export class Master implements ExtensibleMaster {
   readonly ctx: MasterContext;
-  readonly api: MasterApi;
+  /** The master's HTTP API; extensions (jobs, federation, autoscaler) mount their routes here. */
+  readonly api: Router;
   readonly lease: LeaderLease;
   readonly leader: LeaderLoop;
   readonly registry: Registry;
@@ -52,7 +53,11 @@ export class Master {
       log: options.log ?? createLogger('stratus-master'),
       now,
     };
-    this.api = new MasterApi(this.ctx, { canStream: options.canStream ?? true, ...(options.authenticator ? { authenticator: options.authenticator } : {}) });
+    this.api = mountMasterRoutes(
+      new Router({ log: this.ctx.log, maxBodyBytes: config.maxBodyBytes, ...(options.authenticator ? { authenticator: options.authenticator } : {}) }),
+      this.ctx,
+      { canStream: options.canStream ?? true },
+    );
     this.lease = new LeaderLease(this.registry.store, { durationMs: config.leaseDurationMs, ...(options.holderId ? { holderId: options.holderId } : {}) });
     // Core leader duties (health timeouts, failover expiry, drains) come first, then extensions.
     this.agentHealth = new AgentHealth();
@@ -77,12 +82,4 @@ export class Master {
   async stop(): Promise<void> {
     await this.leader.stop();
   }
-}
-
-/** The ItemStore the environment asks for: DynamoDB when STRATUS_TABLE (or STRATUS_STORE=dynamodb) is set. */
-export function storeFromEnv(env: NodeJS.ProcessEnv = process.env): ItemStore {
-  const kind = env.STRATUS_STORE ?? (env.STRATUS_TABLE ? 'dynamodb' : 'memory');
-  if (kind === 'memory') return new MemoryItemStore();
-  if (kind === 'dynamodb') return new DynamoDbItemStore({ tableName: env.STRATUS_TABLE ?? DEFAULT_TABLE_NAME });
-  throw new Error(`STRATUS_STORE must be memory or dynamodb (got ${kind})`);
 }

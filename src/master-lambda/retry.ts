@@ -1,4 +1,5 @@
-import { backoffDelay, sleep, type BackoffOptions } from '../core/backoff.js';
+import { backoffDelay, type BackoffOptions } from '../core/backoff.js';
+import { sleep } from '../core/sleep.js';
 import { ConflictError, UnavailableError } from '../core/errors.js';
 
 // Read-modify-write against conditional writes: when another writer won the race, read

@@ -1,9 +1,11 @@
 import { userInfo } from 'node:os';
-import { backoffDelay, DEFAULT_BACKOFF, sleep, type BackoffOptions } from './backoff.js';
+import { silentLogger, type Logger } from '../core/logger.js';
+import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from '../core/backoff.js';
+import { sleep } from '../core/sleep.js';
 import { NotSubscribedError, SchedulerCallError } from './errors.js';
 import { failure, MasterHttp, principalOf, type FetchFn } from './http-client.js';
 import { Listeners } from './listeners.js';
-import { readRecordIO } from './recordio.js';
+import { readRecordIO } from '../wire/recordio.js';
 import { Reconciler, type ReconcileOptions } from './reconciler.js';
 import type {
   Credentials,
@@ -31,15 +33,8 @@ export const EVENTS_PATH = '/api/v1/scheduler/events';
 const EVENT_MODE_HEADER = 'Stratus-Event-Mode';
 const STREAM_ID_HEADER = 'Mesos-Stream-Id';
 
-/** The subset of a structured logger the driver uses (the master's Logger fits). */
-export interface DriverLogger {
-  debug(message: string, context?: Record<string, unknown>): void;
-  info(message: string, context?: Record<string, unknown>): void;
-  warn(message: string, context?: Record<string, unknown>): void;
-  error(message: string, context?: Record<string, unknown>): void;
-}
-
-const quiet: DriverLogger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
+/** The subset of the core Logger the driver uses (any structured logger with these four fits). */
+export type DriverLogger = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
 
 export interface SchedulerDriverOptions {
   /** The master's base URL, e.g. http://127.0.0.1:5050. */
@@ -95,7 +90,7 @@ export class SchedulerDriver {
 
   constructor(private readonly options: SchedulerDriverOptions) {
     this.http = new MasterHttp(options.master, options.credentials, options.fetch);
-    this.log = options.log ?? quiet;
+    this.log = options.log ?? silentLogger;
     this.frameworkIdValue = options.frameworkId;
     this.modeValue = options.eventMode ?? 'stream';
     this.reconciler = new Reconciler((tasks) => this.reconcile(tasks), options.reconcile, this.log);

@@ -1,16 +1,7 @@
 // Errors the driver throws to its caller.
 
-/** The master refused a call: its HTTP status and, for 4xx, the message and the field it names. */
-export class SchedulerCallError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly field?: string,
-  ) {
-    super(message);
-    this.name = 'SchedulerCallError';
-  }
-}
+/** The master refused a call: the one API error type (its HTTP status and the field it names). */
+export { ApiError as SchedulerCallError } from '../wire/api-error.js';
 
 /** A call made while the driver has no subscription (before the first SUBSCRIBED, or after stop). */
 export class NotSubscribedError extends Error {

@@ -1,4 +1,5 @@
-import { backoffDelay, sleep, type BackoffOptions } from './backoff.js';
+import { backoffDelay, type BackoffOptions } from '../core/backoff.js';
+import { sleep } from '../core/sleep.js';
 import type { ReconcileResult, TaskRef, TaskStatus } from './types.js';
 
 // Task reconciliation as the Mesos guide describes it: ask about the tasks the framework knows

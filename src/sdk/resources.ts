@@ -1,6 +1,9 @@
-import type { MesosResource, PortRange } from './types.js';
+import { resources } from '../core/resources.js';
+import { encodeResources, type MesosResource } from '../wire/mesos-resources.js';
+import type { PortRange } from './types.js';
 
-// Building the Resource lists of a TaskInfo, in user units.
+// Building the Resource lists of a TaskInfo, in user units (checked: a negative or non-finite
+// amount throws a ValidationError naming it, rather than reaching the master).
 
 export interface ResourceRequest {
   /** Cores, e.g. 0.5. */
@@ -14,14 +17,7 @@ export interface ResourceRequest {
 
 /** Mesos Resources for a task; `role` is the offer's allocation role (MULTI_ROLE frameworks must echo it). */
 export function mesosResources(r: ResourceRequest, role?: string): MesosResource[] {
-  const alloc = role !== undefined ? { allocation_info: { role } } : {};
-  const out: MesosResource[] = [];
-  for (const name of ['cpus', 'mem', 'disk', 'network'] as const) {
-    const v = r[name];
-    if (v !== undefined && v > 0) out.push({ name, type: 'SCALAR', scalar: { value: v }, ...alloc });
-  }
-  if (r.ports && r.ports.length > 0) out.push({ name: 'ports', type: 'RANGES', ranges: { range: r.ports.map((p) => ({ begin: p.begin, end: p.end })) }, ...alloc });
-  return out;
+  return encodeResources(resources({ ...r, ...(r.ports ? { ports: [...r.ports] } : {}) }, 'resources'), role);
 }
 
 /** The individual port numbers of some ranges, in order. */

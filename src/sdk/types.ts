@@ -1,30 +1,13 @@
 // The scheduler driver's public vocabulary: Mesos v1 scheduler events as typed values, and the
 // JSON shapes a framework writes in calls (TaskInfo, Resource, Filters) as on the wire.
 
-/** An inclusive port range, as Mesos's Value.Range. */
-export interface PortRange {
-  readonly begin: number;
-  readonly end: number;
-}
+import type { MesosResource, ResourceTotals as OfferedResources } from '../wire/mesos-resources.js';
 
-/** Mesos's Resource (JSON), the subset Stratus offers and accepts. */
-export interface MesosResource {
-  readonly name: string;
-  readonly type?: 'SCALAR' | 'RANGES' | 'SET' | 'TEXT';
-  readonly scalar?: { readonly value: number };
-  readonly ranges?: { readonly range: readonly PortRange[] };
-  readonly role?: string;
-  readonly allocation_info?: { readonly role?: string };
-}
-
-/** An offer's resources summed by name, in user units (cpus as cores, mem and disk in MiB). */
-export interface OfferedResources {
-  readonly cpus: number;
-  readonly mem: number;
-  readonly disk: number;
-  readonly network: number;
-  readonly ports: readonly PortRange[];
-}
+// Shared with the master (src/wire, src/core): an inclusive port range (Mesos's Value.Range);
+// Mesos's Resource JSON, the subset Stratus offers and accepts; an offer's resources summed by
+// name in user units (cpus as cores, mem and disk in MiB).
+export type { PortRange } from '../core/resources.js';
+export type { MesosResource, ResourceTotals as OfferedResources } from '../wire/mesos-resources.js';
 
 export interface Offer {
   readonly id: string;
@@ -136,11 +119,7 @@ export interface FrameworkOptions {
   readonly labels?: Readonly<Record<string, string>>;
 }
 
-export type Credentials =
-  /** HTTP Basic, as Mesos's framework authentication (principal and secret). */
-  | { readonly principal: string; readonly secret: string }
-  /** A bearer token (JWT or opaque). */
-  | { readonly token: string; readonly principal?: string };
+export type { Credentials } from '../http/json-client.js';
 
 export interface CommandInfo {
   readonly shell?: boolean;

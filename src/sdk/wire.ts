@@ -1,37 +1,19 @@
 import { z } from 'zod';
-import type { FailureInfo, MesosResource, MessageInfo, Offer, OfferedResources, PortRange, TaskStateName, TaskStatus } from './types.js';
+import { decodeAttributes, mesosAttribute } from '../wire/mesos-attributes.js';
+import { mesosResource, sumResources } from '../wire/mesos-resources.js';
+import type { FailureInfo, MessageInfo, Offer, TaskStateName, TaskStatus } from './types.js';
 
 // zod at the edge: every event and response body the driver reads from the master is parsed
 // here. Unknown fields pass (newer masters add some); unknown event types are reported as such.
 
 const idValue = z.object({ value: z.string().min(1) });
-const range = z.object({ begin: z.number().int().min(0), end: z.number().int().min(0) });
-
-const resource = z.object({
-  name: z.string(),
-  type: z.enum(['SCALAR', 'RANGES', 'SET', 'TEXT']).optional(),
-  scalar: z.object({ value: z.number() }).optional(),
-  ranges: z.object({ range: z.array(range) }).optional(),
-  role: z.string().optional(),
-  allocation_info: z.object({ role: z.string().optional() }).optional(),
-});
-
-const attribute = z.object({
-  name: z.string(),
-  type: z.string().optional(),
-  text: z.object({ value: z.string() }).optional(),
-  scalar: z.object({ value: z.number() }).optional(),
-  ranges: z.object({ range: z.array(range) }).optional(),
-  set: z.object({ item: z.array(z.string()) }).optional(),
-});
-
 const offer = z.object({
   id: idValue,
   framework_id: idValue,
   agent_id: idValue,
   hostname: z.string(),
-  resources: z.array(resource),
-  attributes: z.array(attribute).optional(),
+  resources: z.array(mesosResource),
+  attributes: z.array(mesosAttribute).optional(),
   allocation_info: z.object({ role: z.string().optional() }).optional(),
 });
 
@@ -97,33 +79,8 @@ export type WireEvent =
 const KNOWN_EVENTS: ReadonlySet<string> = new Set(['SUBSCRIBED', 'OFFERS', 'RESCIND', 'UPDATE', 'MESSAGE', 'FAILURE', 'ERROR', 'HEARTBEAT']);
 const MESOS_DEFAULT_HEARTBEAT_SECONDS = 15;
 
-function sumResources(list: readonly MesosResource[]): OfferedResources {
-  const sums = { cpus: 0, mem: 0, disk: 0, network: 0 };
-  const ports: PortRange[] = [];
-  for (const r of list) {
-    if (r.name in sums && r.scalar) sums[r.name as keyof typeof sums] += r.scalar.value;
-    else if (r.name === 'ports' && r.ranges) ports.push(...r.ranges.range);
-  }
-  ports.sort((a, b) => a.begin - b.begin);
-  // Three decimals, as Mesos rounds scalars: sums of 0.1 stay exact.
-  const round = (v: number): number => Math.round(v * 1000) / 1000;
-  return { cpus: round(sums.cpus), mem: round(sums.mem), disk: round(sums.disk), network: round(sums.network), ports };
-}
-
-function attributeValue(a: z.output<typeof attribute>): string | undefined {
-  if (a.text) return a.text.value;
-  if (a.scalar) return String(a.scalar.value);
-  if (a.set) return a.set.item.join(',');
-  if (a.ranges) return a.ranges.range.map((r) => `[${r.begin}-${r.end}]`).join(',');
-  return undefined;
-}
-
 function decodeOffer(o: z.output<typeof offer>): Offer {
-  const attributes: Record<string, string> = {};
-  for (const a of o.attributes ?? []) {
-    const v = attributeValue(a);
-    if (v !== undefined) attributes[a.name] = v;
-  }
+  const attributes = decodeAttributes(o.attributes ?? []);
   const role = o.allocation_info?.role ?? o.resources.find((r) => r.allocation_info?.role)?.allocation_info?.role;
   return {
     id: o.id.value,
@@ -203,5 +160,3 @@ export const pollSubscribeResponse = z.object({
 /** One long-poll page. */
 export const pollPage = z.object({ events: z.array(z.unknown()), cursor: z.number().int().min(0) });
 
-/** A 4xx body from the master. */
-export const errorBody = z.object({ error: z.string(), field: z.string().optional(), code: z.string().optional() });

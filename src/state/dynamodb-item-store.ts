@@ -1,3 +1,4 @@
+import { sleep } from '../core/sleep.js';
 import {
   ConditionalCheckFailedException,
   CreateTableCommand,
@@ -109,7 +110,7 @@ export class DynamoDbItemStore implements ItemStore {
     for (let i = 0; i < 120; i++) {
       const d = await this.client.send(new DescribeTableCommand({ TableName: this.tableName }));
       if (d.Table?.TableStatus === 'ACTIVE') break;
-      await new Promise((r) => setTimeout(r, 250));
+      await sleep(250);
     }
     try {
       await this.client.send(

@@ -2,8 +2,8 @@
 // of a DynamoDB single table. Both adapters (DynamoDB, in-memory) implement exactly this, so
 // key layout, versioning and fencing policy live once, in the Registry, above them.
 
-export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue | undefined };
-export type JsonObject = { [key: string]: JsonValue | undefined };
+import type { JsonObject } from '../core/json.js';
+export type { JsonObject, JsonValue } from '../core/json.js';
 
 export type IndexName = 'gsi1' | 'gsi2';
 

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { ApiGatewayV2Event, ApiGatewayV2Result } from '../../src/master-lambda/handler.js';
+import type { ApiGatewayV2Event, ApiGatewayV2Result } from '../../src/master-lambda/lambda/api-handler.js';
 import { awsClientConfig } from '../../src/state/aws-config.js';
 import { createTableInput } from '../../src/state/table-definition.js';
 import { describeWith } from '../support/components.js';

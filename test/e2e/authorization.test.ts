@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CredentialAuthenticator, hashSecret, hashToken } from '../../src/master-lambda/http/credentials.js';
-import { silentLogger } from '../../src/master-lambda/logger.js';
+import { silentLogger } from '../../src/core/logger.js';
 import { Master } from '../../src/master-lambda/master.js';
-import { startServer, type RunningServer } from '../../src/master-lambda/server.js';
+import { startLocalServer, type RunningServer } from '../../src/master-lambda/local-server.js';
 import { MemoryItemStore } from '../../src/state/memory-item-store.js';
 import { frameworkInfo, launchCall, schedulerPost, StreamingFramework } from '../support/scheduler-client.js';
 import { TestAgent } from '../support/test-agent.js';
@@ -33,7 +33,7 @@ describe('authentication and authorization', () => {
       ],
     });
     master = new Master({ store: new MemoryItemStore(), log: silentLogger, authenticator: auth, config: { allocationIntervalMs: 100, pollIntervalMs: 50 } });
-    server = await startServer(master.api, { port: 0 });
+    server = await startLocalServer(master, { port: 0 });
     master.start();
     for (const [id, token] of [['agent-one', 'agent-token-1'], ['agent-two', 'agent-token-2']] as const) {
       const agent = new TestAgent({ master: server.url, hostname: id, headers: bearer(token) });

@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { handleApiGatewayEvent, type ApiGatewayV2Event } from '../../src/master-lambda/handler.js';
-import { silentLogger } from '../../src/master-lambda/logger.js';
+import { handleApiGatewayEvent, type ApiGatewayV2Event } from '../../src/master-lambda/lambda/api-handler.js';
+import { silentLogger } from '../../src/core/logger.js';
 import { Master } from '../../src/master-lambda/master.js';
 import { MemoryItemStore } from '../../src/state/memory-item-store.js';
 import type { Json, OfferJson, SchedulerEventJson } from '../support/scheduler-client.js';
@@ -181,7 +181,7 @@ describe('router edge cases', () => {
 
 describe('region API URL', () => {
   it('records the URL API Gateway serves the region on, for the tick to advertise to peers', async () => {
-    const { recordRegionApiUrl, regionApiUrl } = await import('../../src/master-lambda/region-api-url.js');
+    const { recordRegionApiUrl, regionApiUrl } = await import('../../src/master-lambda/lambda/region-api-url.js');
     const master = new Master({ store: new MemoryItemStore(), log: silentLogger, canStream: false });
     expect(await regionApiUrl(master.registry)).toBeUndefined();
     await recordRegionApiUrl(master.registry, apigw('GET', '/health').requestContext);

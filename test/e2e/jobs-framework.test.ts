@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { JobsClientError, type JobDetail, type JobsClient, type RunningJobs } from '../../src/jobs/index.js';
+import type { JobDetail, JobsClient, RunningJobs } from '../../src/jobs/index.js';
+import { ApiError } from '../../src/wire/api-error.js';
 import { TestCluster, waitFor } from '../support/jobs-cluster.js';
 import { client, masterRunning, runningByZone, startJobs, waitRunning } from '../support/jobs-harness.js';
 
@@ -215,7 +216,7 @@ describe('jobs framework', () => {
     await expect(api.get('nope')).rejects.toMatchObject({ status: 404 });
     await expect(api.update('web', { type: 'batch' })).rejects.toMatchObject({ status: 400, field: 'type' });
     await expect(api.update('web', { cpus: 0 })).rejects.toMatchObject({ status: 400, field: 'cpus' });
-    await expect(api.scale('web', -1)).rejects.toBeInstanceOf(JobsClientError);
+    await expect(api.scale('web', -1)).rejects.toBeInstanceOf(ApiError);
     // Nothing of the refused jobs was stored.
     expect((await api.list()).map((j) => j.name)).toEqual(['web']);
   });

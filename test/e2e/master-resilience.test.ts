@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../src/master-lambda/logger.js';
+import { silentLogger } from '../../src/core/logger.js';
 import { Master, type MasterOptions } from '../../src/master-lambda/master.js';
-import { startServer, type RunningServer } from '../../src/master-lambda/server.js';
+import { startLocalServer, type RunningServer } from '../../src/master-lambda/local-server.js';
 import { MemoryItemStore } from '../../src/state/memory-item-store.js';
 import { frameworkInfo, launchCall, StreamingFramework } from '../support/scheduler-client.js';
 import { TestAgent } from '../support/test-agent.js';
@@ -31,7 +31,7 @@ describe('master resilience', () => {
         ...config,
       },
     });
-    server = await startServer(master.api, { port: 0 });
+    server = await startLocalServer(master, { port: 0 });
     master.start();
   }
 

@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { resources } from '../../src/core/resources.js';
-import { createLogger, silentLogger } from '../../src/master-lambda/logger.js';
+import { createLogger, silentLogger } from '../../src/core/logger.js';
 import { Master } from '../../src/master-lambda/master.js';
-import { startServer, type RunningServer } from '../../src/master-lambda/server.js';
+import { startLocalServer, type RunningServer } from '../../src/master-lambda/local-server.js';
 import type { ItemStore } from '../../src/state/item-store.js';
 import { frameworkInfo, launchCall, scalar, schedulerPost, StreamingFramework, type OfferJson, type SchedulerEventJson } from '../support/scheduler-client.js';
 import { TestAgent } from '../support/test-agent.js';
@@ -30,7 +30,7 @@ export function masterE2E(name: string, makeStore: () => Promise<ItemStore>, opt
         log: process.env.STRATUS_TEST_LOG ? createLogger('test-master', 'debug') : silentLogger,
         config: { allocationIntervalMs: opts.timing.allocationIntervalMs, leaseDurationMs: opts.timing.leaseDurationMs, pollIntervalMs: opts.timing.pollIntervalMs, heartbeatIntervalSeconds: 1 },
       });
-      server = await startServer(master.api, { port: 0 });
+      server = await startLocalServer(master, { port: 0 });
       master.start();
       for (let i = 0; i < agentCount; i++) {
         agents.push(
@@ -216,7 +216,7 @@ export function masterE2E(name: string, makeStore: () => Promise<ItemStore>, opt
 
     it('rescinds offers that are not used within the offer timeout', async () => {
       master = new Master({ store: await makeStore(), log: silentLogger, config: { allocationIntervalMs: opts.timing.allocationIntervalMs, offerTimeoutMs: 500, pollIntervalMs: opts.timing.pollIntervalMs, leaseDurationMs: opts.timing.leaseDurationMs } });
-      server = await startServer(master.api, { port: 0 });
+      server = await startLocalServer(master, { port: 0 });
       master.start();
       agents.push(await new TestAgent({ master: server.url, hostname: 'x' }).start());
       const f = await framework();

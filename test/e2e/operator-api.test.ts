@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../src/master-lambda/logger.js';
+import { silentLogger } from '../../src/core/logger.js';
 import { Master } from '../../src/master-lambda/master.js';
-import { startServer, type RunningServer } from '../../src/master-lambda/server.js';
+import { startLocalServer, type RunningServer } from '../../src/master-lambda/local-server.js';
 import { MemoryItemStore } from '../../src/state/memory-item-store.js';
 import { frameworkInfo, launchCall, StreamingFramework, type Json } from '../support/scheduler-client.js';
 import { TestAgent } from '../support/test-agent.js';
@@ -24,7 +24,7 @@ describe('operator API', () => {
 
   beforeEach(async () => {
     master = new Master({ store: new MemoryItemStore(), log: silentLogger, config: { allocationIntervalMs: 100, pollIntervalMs: 50 } });
-    server = await startServer(master.api, { port: 0 });
+    server = await startLocalServer(master, { port: 0 });
     master.start();
     agents = [];
     for (const z of ['a', 'b']) agents.push(await new TestAgent({ master: server.url, hostname: `host-${z}`, attributes: { zone: z } }).start());

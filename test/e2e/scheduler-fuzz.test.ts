@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../src/master-lambda/logger.js';
+import { silentLogger } from '../../src/core/logger.js';
 import { Master } from '../../src/master-lambda/master.js';
 import { runAllocationRound } from '../../src/master-lambda/use-cases/allocation-round.js';
-import type { HttpRequest } from '../../src/master-lambda/http/types.js';
+import type { HttpRequest } from '../../src/http/types.js';
 import { LeaderLease } from '../../src/state/leader-lease.js';
 import { MemoryItemStore } from '../../src/state/memory-item-store.js';
 import { queryAll } from '../../src/state/item-store.js';

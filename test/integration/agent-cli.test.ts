@@ -11,7 +11,7 @@ import { resolveAgent } from '../../src/agent/options.js';
 import { UsageError } from '../../src/cli/command.js';
 import { agentCommand } from '../../src/cli/commands/agent.js';
 import { lastLines, locateTask, logsCommand } from '../../src/cli/commands/logs.js';
-import { silentLogger } from '../../src/master-lambda/logger.js';
+import { silentLogger } from '../../src/core/logger.js';
 import { startTestMaster, type TestMaster } from '../support/agent-cluster.js';
 
 // The agent's flags and host detection, the EC2 metadata client (against a local stand-in,

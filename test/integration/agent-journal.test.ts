@@ -2,9 +2,11 @@ import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { StatusUpdate } from '../../src/master-lambda/codec/agent-api.js';
-import { silentLogger } from '../../src/master-lambda/logger.js';
-import { MasterRequestError, ReregisterRequired, type StatusAnswer, type StatusResultKind } from '../../src/agent/master-client.js';
+import type { StatusUpdate } from '../../src/wire/agent-api.js';
+import { silentLogger } from '../../src/core/logger.js';
+import { ReregisterRequired } from '../../src/agent/master-client.js';
+import { ApiError } from '../../src/wire/api-error.js';
+import type { StatusResponse, StatusResult } from '../../src/wire/agent-api.js';
 import { StatusJournal } from '../../src/agent/status-journal.js';
 import { StatusUpdateManager } from '../../src/agent/status-update-manager.js';
 import { newStatusUuid, statusSource, toStatusUpdate } from '../../src/agent/status-update.js';
@@ -119,11 +121,11 @@ class FakeStatusEndpoint {
   readonly requests: { at: number; uuids: string[]; states: string[] }[] = [];
   inFlight = 0;
   maxInFlight = 0;
-  answer: (u: StatusUpdate) => StatusResultKind | Error = () => 'applied';
+  answer: (u: StatusUpdate) => StatusResult | Error = () => 'applied';
   gate: Promise<void> | undefined;
   failNext: Error | undefined;
 
-  send = async (updates: StatusUpdate[]): Promise<StatusAnswer> => {
+  send = async (updates: StatusUpdate[]): Promise<StatusResponse> => {
     this.inFlight++;
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
     this.requests.push({ at: Date.now(), uuids: updates.map((u) => u.uuid), states: updates.map((u) => `${u.task_id}:${u.state}`) });
@@ -137,7 +139,7 @@ class FakeStatusEndpoint {
       }
       const bad = updates.map((u) => this.answer(u)).find((r): r is Error => r instanceof Error);
       if (bad) throw bad;
-      return { results: updates.map((u) => ({ uuid: u.uuid, result: this.answer(u) as StatusResultKind, ...(u.task_id.startsWith('orphan') && { kill: true }) })) };
+      return { results: updates.map((u) => ({ uuid: u.uuid, result: this.answer(u) as StatusResult, ...(u.task_id.startsWith('orphan') && { kill: true }) })) };
     } finally {
       this.inFlight--;
     }
@@ -244,7 +246,7 @@ describe('StatusUpdateManager', () => {
     const ep = new FakeStatusEndpoint();
     const h = manager(ep);
     h.m.resume();
-    ep.failNext = new MasterRequestError('unreachable');
+    ep.failNext = new ApiError(0, 'unreachable');
     const a = update('t1', 'TASK_STARTING');
     h.m.report(a);
     await sleep(10);
@@ -260,7 +262,7 @@ describe('StatusUpdateManager', () => {
 
     const bad = update('t3', 'TASK_RUNNING');
     const good = update('t4', 'TASK_RUNNING');
-    ep.answer = (u) => (u.task_id === 't3' ? new MasterRequestError('400: bad', 400) : 'acknowledged');
+    ep.answer = (u) => (u.task_id === 't3' ? new ApiError(400, '400: bad') : 'acknowledged');
     h.m.report(bad);
     h.m.report(good);
     await waitFor(() => h.journal.pending().length === 0);

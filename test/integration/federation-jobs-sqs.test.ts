@@ -2,17 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { withFederatedJobs } from '../../src/federation/with-federated-jobs.js';
 import { FederatedJobsClient } from '../../src/federation/federated-client.js';
-import type { FederatedJobsController } from '../../src/federation/federated-controller.js';
-import { runningJobs } from '../../src/federation/federated-controller.js';
+import { FederatedJobsController, runningJobs } from '../../src/federation/federated-controller.js';
 import { federatedJobsRoutes } from '../../src/federation/federated-routes.js';
 import { Federation, type FederationEvent } from '../../src/federation/federation.js';
 import { federationRoutes } from '../../src/federation/routes.js';
 import { deleteQueues, ensureQueues, QueueDirectory, sqsClientFromEnv } from '../../src/federation/sqs-queues.js';
 import { SqsGossipTransport } from '../../src/federation/sqs-transport.js';
 import type { RunningJobs } from '../../src/jobs/start.js';
-import { createLogger, silentLogger } from '../../src/master-lambda/logger.js';
+import { createLogger, silentLogger } from '../../src/core/logger.js';
 import type { Master } from '../../src/master-lambda/master.js';
 import type { DynamoDbItemStore } from '../../src/state/dynamodb-item-store.js';
 import { Registry } from '../../src/state/registry.js';
@@ -96,21 +94,21 @@ await describeWith(['aws'], 'federated jobs: three regions on moto (SQS + Dynamo
       const peerTable = new Registry(table);
       const transport = new CutTransport(new SqsGossipTransport({ region: name, client: sqs, directory: new QueueDirectory(sqs, {}, prefix) }));
       const log = process.env.FED_DEBUG ? createLogger('fedjobs-test', 'debug', { region: name }) : silentLogger;
-      const { federation, controller } = withFederatedJobs(
-        (federatedJobs) =>
-          new Federation({
-            region: name,
-            peers: REGIONS.filter((p) => p !== name),
-            registry: cluster.master.registry,
-            peerRegistry: peerTable,
-            transport,
-            config: { intervalMs: INTERVAL, suspectAfterMissed: SUSPECT, deadAfterMissed: DEAD, receiveWaitMs: 1_000 },
-            api: cluster.url,
-            federatedJobs,
-            log,
-          }),
-        { jobs: runningJobs(jobs), registry: peerTable, config: { handBackAfterIntervals: HAND_BACK }, log },
-      );
+      // Wired by hand, not by attachFederation: the peer table is on DynamoDB (moto) while the
+      // master runs in memory, so nothing here is fenced by a lease (a single process per region).
+      const ref: { controller?: FederatedJobsController } = {};
+      const federation = new Federation({
+        region: name,
+        peers: REGIONS.filter((p) => p !== name),
+        registry: cluster.master.registry,
+        peerRegistry: peerTable,
+        transport,
+        config: { intervalMs: INTERVAL, suspectAfterMissed: SUSPECT, deadAfterMissed: DEAD, receiveWaitMs: 1_000 },
+        api: cluster.url,
+        federatedJobs: () => ref.controller?.summaries() ?? Promise.resolve([]),
+        log,
+      });
+      const controller = (ref.controller = new FederatedJobsController({ federation, jobs: runningJobs(jobs), registry: peerTable, config: { handBackAfterIntervals: HAND_BACK }, log }));
       federation.subscribe((e) => timeline.push({ at: Date.now(), observer: name, e }));
       federationRoutes(cluster.master.api, federation);
       federatedJobsRoutes(cluster.master.api, controller);

@@ -6,10 +6,10 @@ import { DEFAULT_FEDERATION_CONFIG } from '../../src/federation/config.js';
 import { buildDigest } from '../../src/federation/digest-builder.js';
 import { encodeDigest } from '../../src/federation/digest-codec.js';
 import { Federation, type FederationEvent } from '../../src/federation/federation.js';
-import { handler as gossipReceiver } from '../../src/federation/gossip-receiver.js';
+import { handler as gossipReceiver } from '../../src/master-lambda/lambda/gossip-receiver.js';
 import { deleteQueues, ensureQueues, QueueDirectory, sqsClientFromEnv, type RegionQueues } from '../../src/federation/sqs-queues.js';
 import { SqsGossipTransport } from '../../src/federation/sqs-transport.js';
-import { createLogger, silentLogger } from '../../src/master-lambda/logger.js';
+import { createLogger, silentLogger } from '../../src/core/logger.js';
 import { Master } from '../../src/master-lambda/master.js';
 import type { DynamoDbItemStore } from '../../src/state/dynamodb-item-store.js';
 import { Registry } from '../../src/state/registry.js';
@@ -60,7 +60,9 @@ const timeline: Seen[] = [];
 const region = (n: Name): Region => regions.get(n)!;
 
 function newFederation(r: Pick<Region, 'name' | 'master' | 'transport'>): Federation {
-  const f = Federation.forMaster(r.master, {
+  const f = new Federation({
+    registry: r.master.registry,
+    leader: r.master.lease,
     region: r.name,
     peers: REGIONS.filter((p) => p !== r.name),
     transport: r.transport,

@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Docker from 'dockerode';
 import type { PortRange } from '../../src/core/resources.js';
-import { createLogger, silentLogger, type Logger } from '../../src/master-lambda/logger.js';
+import { createLogger, silentLogger, type Logger } from '../../src/core/logger.js';
 import { Master } from '../../src/master-lambda/master.js';
-import { startServer, type RunningServer } from '../../src/master-lambda/server.js';
+import { startLocalServer, type RunningServer } from '../../src/master-lambda/local-server.js';
 import { MemoryItemStore } from '../../src/state/memory-item-store.js';
 import { frameworkInfo, StreamingFramework, type Json, type OfferJson, type StatusJson } from './scheduler-client.js';
 
@@ -42,7 +42,7 @@ export async function startTestMaster(): Promise<TestMaster> {
     log: testLogger('test-master'),
     config: { allocationIntervalMs: 100, pollIntervalMs: 50, leaseDurationMs: 3_000, heartbeatIntervalSeconds: 1, longPollMaxWaitMs: 5_000, maxTasksPerAccept: 64 },
   });
-  const server = await startServer(master.api, { port: 0 });
+  const server = await startLocalServer(master, { port: 0 });
   master.start();
   return {
     master,

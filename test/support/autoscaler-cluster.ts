@@ -7,9 +7,9 @@ import { createLocalScalingProvider, type LocalGroupConfig, type LocalScalingPro
 import type { Operation } from '../../src/autoscaler/store.js';
 import { OPS_COLLECTION } from '../../src/autoscaler/store.js';
 import type { MasterConfig } from '../../src/master-lambda/config.js';
-import { createLogger, silentLogger, type Logger } from '../../src/master-lambda/logger.js';
+import { createLogger, silentLogger, type Logger } from '../../src/core/logger.js';
 import { Master } from '../../src/master-lambda/master.js';
-import { startServer, type RunningServer } from '../../src/master-lambda/server.js';
+import { startLocalServer, type RunningServer } from '../../src/master-lambda/local-server.js';
 import type { ItemStore } from '../../src/state/item-store.js';
 import type { Registry } from '../../src/state/registry.js';
 import { FAST_MASTER } from './jobs-cluster.js';
@@ -42,7 +42,7 @@ export async function startAutoscaledMaster(options: {
   });
   // As `stratus dev` wires it: the duty, the routes, the rules file.
   const autoscaler = await attachAutoscaler(master, { ...options.autoscaler, log: testLog(`autoscaler-${options.holderId}`), ...(options.rulesFile ? { rulesFile: options.rulesFile } : {}) });
-  const server = await startServer(master.api, { port: 0 });
+  const server = await startLocalServer(master, { port: 0 });
   return { master, server, autoscaler, url: server.url };
 }
 

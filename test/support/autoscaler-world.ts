@@ -1,7 +1,7 @@
 import type { Agent } from '../../src/core/agent.js';
 import { agentId } from '../../src/core/ids.js';
 import { EMPTY, resources } from '../../src/core/resources.js';
-import type { Logger } from '../../src/master-lambda/logger.js';
+import type { Logger } from '../../src/core/logger.js';
 import { Master } from '../../src/master-lambda/master.js';
 import { MemoryItemStore } from '../../src/state/memory-item-store.js';
 import type { Registry } from '../../src/state/registry.js';

@@ -2,7 +2,7 @@ import type { FederationConfig } from '../../src/federation/config.js';
 import { Federation, type FederationOptions, type LeaderView } from '../../src/federation/federation.js';
 import type { GossipTransport } from '../../src/federation/gossip-transport.js';
 import { InProcessGossipNetwork } from '../../src/federation/in-process-transport.js';
-import { silentLogger } from '../../src/master-lambda/logger.js';
+import { silentLogger } from '../../src/core/logger.js';
 import { MemoryItemStore } from '../../src/state/memory-item-store.js';
 import { Registry } from '../../src/state/registry.js';
 

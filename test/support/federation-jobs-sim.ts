@@ -6,7 +6,7 @@ import type { FederatedJobsConfig } from '../../src/federation/federated-config.
 import { FederatedJobsController, registryJobs, type LocalJobs } from '../../src/federation/federated-controller.js';
 import { directRegionJobs } from '../../src/federation/region-jobs.js';
 import type { JobDetail } from '../../src/jobs/views.js';
-import { silentLogger } from '../../src/master-lambda/logger.js';
+import { silentLogger } from '../../src/core/logger.js';
 import { SimFederation } from './federation-cluster.js';
 import { seedFleet } from './federation-fixtures.js';
 

@@ -1,8 +1,8 @@
 import type { MasterConfig } from '../../src/master-lambda/config.js';
-import type { Authenticator } from '../../src/master-lambda/http/auth.js';
-import { createLogger, silentLogger } from '../../src/master-lambda/logger.js';
+import type { Authenticator } from '../../src/http/auth.js';
+import { createLogger, silentLogger } from '../../src/core/logger.js';
 import { Master } from '../../src/master-lambda/master.js';
-import { startServer, type RunningServer } from '../../src/master-lambda/server.js';
+import { startLocalServer, type RunningServer } from '../../src/master-lambda/local-server.js';
 import { MemoryItemStore } from '../../src/state/memory-item-store.js';
 import { TestAgent } from './test-agent.js';
 
@@ -54,7 +54,7 @@ export class TestCluster {
       ...(options.authenticator ? { authenticator: options.authenticator } : {}),
       ...(options.canStream !== undefined ? { canStream: options.canStream } : {}),
     });
-    const server = await startServer(master.api, { port: 0 });
+    const server = await startLocalServer(master, { port: 0 });
     master.start();
     return new TestCluster(master, server);
   }

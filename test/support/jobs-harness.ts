@@ -1,5 +1,5 @@
 import { JobsClient, startJobsFramework, type JobDetail, type JobsTiming, type RunningJobs, type StartJobsOptions } from '../../src/jobs/index.js';
-import { createLogger } from '../../src/master-lambda/logger.js';
+import { createLogger } from '../../src/core/logger.js';
 import { waitFor, type TestCluster } from './jobs-cluster.js';
 
 // Runs the jobs framework against a TestCluster with short timings, its API on the master.

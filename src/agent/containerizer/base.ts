@@ -31,6 +31,7 @@ import { HealthChecker, networkProbe, type HealthProbe } from './health-check.js
 import { readLog } from './log-store.js';
 import { removeState, stateDir, writeState, type ContainerStateFile } from './state-file.js';
 import { InvalidTask, validateLaunch, type ValidatedLaunch } from './validation.js';
+import { sleep } from '../../core/sleep.js';
 
 // What both adapters share: the table of containers, status reporting (ordered, never after a
 // terminal one), kill with grace, health-check wiring, logs and destroy. Adapters supply the
@@ -47,7 +48,6 @@ export function deferred<T>(): Deferred<T> {
   return { promise, resolve: (v) => resolveFn(v) };
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms).unref());
 
 export interface Entry {
   readonly ref: TaskRef;
@@ -409,7 +409,7 @@ export abstract class BaseContainerizer<E extends Entry> implements Containerize
     if (entry === undefined) return;
     if (!isTerminal(entry.status.state)) {
       await this.requestKill(entry, 0, undefined, 'Task destroyed');
-      await Promise.race([entry.done.promise, sleep(15_000)]);
+      await Promise.race([entry.done.promise, sleep(15_000, undefined, { unref: true })]);
     }
     await this.release(entry);
     entry.health?.stop();

@@ -1,3 +1,4 @@
+import { sleep } from '../../core/sleep.js';
 import { hostname, availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -6,7 +7,7 @@ import { UnavailableError } from '../../core/errors.js';
 import type { FrameworkId, TaskId } from '../../core/ids.js';
 import type { CommandSpec, PullPolicy } from '../../core/task.js';
 import { isTerminal } from '../../core/task-state.js';
-import { BaseContainerizer, deferred, sleep, type Deferred, type Entry, type ExitInfo } from './base.js';
+import { BaseContainerizer, deferred, type Deferred, type Entry, type ExitInfo } from './base.js';
 import {
   nowSeconds,
   refKey,
@@ -280,7 +281,7 @@ export class DockerContainerizer extends BaseContainerizer<DockerEntry> {
         if (this.closed || Date.now() + delay > deadline) {
           throw new EngineUnavailableError(`Docker engine at ${this.socketPath} is unavailable (${what}): ${dockerMessage(e)}`);
         }
-        await sleep(delay);
+        await sleep(delay, undefined, { unref: true });
         delay = Math.min(delay * 2, 2_000);
       }
     }
@@ -635,7 +636,7 @@ export class DockerContainerizer extends BaseContainerizer<DockerEntry> {
 
   /** Waits for the follow stream to end; if it did not end cleanly, fetches what is missing. */
   private async drainLogs(entry: DockerEntry, id: string): Promise<void> {
-    if (entry.logsFollowing) await Promise.race([entry.logsEnded.promise, sleep(LOG_DRAIN_MS)]);
+    if (entry.logsFollowing) await Promise.race([entry.logsEnded.promise, sleep(LOG_DRAIN_MS, undefined, { unref: true })]);
     if (entry.logsClean) return;
     entry.logStream?.destroy();
     const since = this.replayFrom(entry);
@@ -770,7 +771,7 @@ export class DockerContainerizer extends BaseContainerizer<DockerEntry> {
           if (!info.Running && info.ExitCode !== null) {
             return info.ExitCode === 0 ? { ok: true, message: 'health command exited with status 0' } : { ok: false, message: `health command exited with status ${info.ExitCode}` };
           }
-          await sleep(50);
+          await sleep(50, undefined, { unref: true });
         }
         return { ok: false, message: 'health command did not report an exit status' };
       } catch (e) {

@@ -5,12 +5,13 @@ import { isAbsolute, join } from 'node:path';
 import type { FrameworkId, TaskId } from '../../core/ids.js';
 import type { CommandSpec } from '../../core/task.js';
 import { isTerminal } from '../../core/task-state.js';
-import { BaseContainerizer, sleep, type Entry, type ExitInfo } from './base.js';
+import { BaseContainerizer, type Entry, type ExitInfo } from './base.js';
 import { nowSeconds, refKey, type ContainerizerOptions, type ContainerReason, type EngineHealth, type LaunchRequest, type RecoverOptions, type RecoveryResult, type TaskRef } from './containerizer.js';
 import type { HealthProbe, ProbeResult } from './health-check.js';
 import { compactionSlack, compactLog } from './log-store.js';
 import { readStates, removeState, stateDir, type ContainerStateFile } from './state-file.js';
 import { commandArgv, InvalidTask, portEnvironment, type ValidatedLaunch } from './validation.js';
+import { sleep } from '../../core/sleep.js';
 
 // Runs a command task as a plain child process, for hosts without Docker (Mesos's POSIX launcher
 // without isolation: cpus/mem are accounted by the master but not enforced here).
@@ -350,7 +351,7 @@ export class ProcessContainerizer extends BaseContainerizer<ProcessEntry> {
     } catch {
       return;
     }
-    for (let i = 0; i < 40 && isAlive(pid, undefined); i++) await sleep(50);
+    for (let i = 0; i < 40 && isAlive(pid, undefined); i++) await sleep(50, undefined, { unref: true });
   }
 
   protected async shutdown(): Promise<void> {

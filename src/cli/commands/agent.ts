@@ -1,5 +1,5 @@
 import { createAgent, parseAttributes, parsePortRanges, type AgentOptions, type AgentTiming, type ContainerizerMode } from '../../agent/index.js';
-import { createLogger, type LogLevel } from '../../master-lambda/logger.js';
+import { createLogger, type LogLevel } from '../../core/logger.js';
 import { masterUrl, parseFlags, UsageError, type Command } from '../command.js';
 
 // `stratus agent`: one agent daemon (Mesos's mesos-agent) on this host.

@@ -25,7 +25,7 @@ export const agentsCommand: Command = {
   usage,
   async run(argv) {
     const { values } = parseFlags(argv, { master: { type: 'string' }, json: { type: 'boolean', default: false } }, false);
-    const r = await operatorCall<{ get_agents: { agents: AgentJson[] } }>(masterUrl(values.master), { type: 'GET_AGENTS' });
+    const r = (await operatorCall(masterUrl(values.master), { type: 'GET_AGENTS' })) as { get_agents: { agents: AgentJson[] } };
     if (values.json) {
       process.stdout.write(JSON.stringify(r.get_agents, null, 2) + '\n');
       return 0;

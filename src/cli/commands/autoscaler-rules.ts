@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { AutoscalerClient, AutoscalerClientError, type RulesResponse } from '../../autoscaler/client.js';
+import { AutoscalerClient, type RulesResponse } from '../../autoscaler/client.js';
+import { ApiError } from '../../wire/api-error.js';
 import { authHeaders, masterUrl, parseFlags, printTable, UsageError, type Command } from '../command.js';
 
 // `stratus autoscaler rules [--set FILE]`: shows the autoscaler's rules per agent group, or
@@ -51,7 +52,7 @@ export const autoscalerRulesCommand: Command = {
         rules = await client.setRules(text);
       } else rules = await client.rules();
     } catch (e) {
-      if (e instanceof AutoscalerClientError && e.field) throw new Error(`${e.message} (field ${e.field})`);
+      if (e instanceof ApiError && e.field) throw new Error(`${e.message} (field ${e.field})`);
       throw e;
     }
     if (values.json) {

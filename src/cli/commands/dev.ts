@@ -1,6 +1,6 @@
 import { startDevCluster } from '../dev-cluster.js';
 import { parseFlags, UsageError, type Command } from '../command.js';
-import type { LogLevel } from '../../master-lambda/logger.js';
+import type { LogLevel } from '../../core/logger.js';
 
 // `stratus dev`: a whole region on this machine (the README's main command).
 

@@ -20,7 +20,7 @@ export const frameworksCommand: Command = {
   usage,
   async run(argv) {
     const { values } = parseFlags(argv, { master: { type: 'string' }, all: { type: 'boolean', default: false }, json: { type: 'boolean', default: false } }, false);
-    const r = await operatorCall<{ get_frameworks: { frameworks: FrameworkJson[]; completed_frameworks: FrameworkJson[] } }>(masterUrl(values.master), { type: 'GET_FRAMEWORKS' });
+    const r = (await operatorCall(masterUrl(values.master), { type: 'GET_FRAMEWORKS' })) as { get_frameworks: { frameworks: FrameworkJson[]; completed_frameworks: FrameworkJson[] } };
     const rows = [...r.get_frameworks.frameworks.map((f) => ({ f, state: f.connected ? 'CONNECTED' : 'DISCONNECTED' }))];
     if (values.all) rows.push(...r.get_frameworks.completed_frameworks.map((f) => ({ f, state: 'REMOVED' })));
     if (values.json) {

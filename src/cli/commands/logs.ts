@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { masterUrl, parseFlags, UsageError, type Command, authHeaders } from '../command.js';
+import { isTerminal, parseTaskStateName } from '../../core/task-state.js';
+import { apiClient, masterUrl, operatorCall, parseFlags, UsageError, type Command } from '../command.js';
 
 // `stratus logs TASK`: a task's stdout (or stderr) from the agent that runs it. The agent is
 // found through the master's operator API (Mesos's GET_TASKS, then GET_AGENTS for its
@@ -46,7 +47,11 @@ const getAgentsAnswer = z.object({
 
 const agentState = z.object({ tasks: z.array(z.object({ framework_id: z.string(), task_id: z.string(), state: z.string().optional() })) });
 
-const TERMINAL = new Set(['TASK_FINISHED', 'TASK_FAILED', 'TASK_KILLED', 'TASK_ERROR', 'TASK_LOST', 'TASK_DROPPED', 'TASK_GONE', 'TASK_GONE_BY_OPERATOR']);
+/** An ended task's state on the wire (TASK_FINISHED...): a running copy of the same id is preferred. */
+const ended = (state: string | undefined): boolean => {
+  const s = state === undefined ? undefined : parseTaskStateName(state);
+  return s !== undefined && isTerminal(s);
+};
 
 export interface TaskLogRequest {
   readonly taskId: string;
@@ -65,27 +70,6 @@ export interface TaskLog {
   readonly frameworkId: string;
 }
 
-async function getJson(url: string, init: RequestInit, what: string): Promise<unknown> {
-  let res: Response;
-  try {
-    res = await fetch(url, { ...init, signal: init.signal ?? AbortSignal.timeout(15_000) });
-  } catch (e) {
-    const cause = (e as { cause?: { code?: string } }).cause;
-    throw new Error(`${what}: cannot reach ${url}: ${cause?.code ?? (e as Error).message}`);
-  }
-  const text = await res.text();
-  if (res.status !== 200) throw new Error(`${what}: ${url} answered ${res.status}: ${text.slice(0, 300)}`);
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new Error(`${what}: ${url} answered with malformed JSON`);
-  }
-}
-
-function operatorCall(master: string, type: string, signal?: AbortSignal): Promise<unknown> {
-  return getJson(`${master}/api/v1`, { method: 'POST', headers: { 'Content-Type': 'application/json', Accept: 'application/json', ...authHeaders() }, body: JSON.stringify({ type }), ...(signal && { signal }) }, type);
-}
-
 function pick<T>(candidates: readonly T[], frameworkOf: (t: T) => string, taskId: string, where: string): T {
   if (candidates.length === 0) throw new Error(`task ${taskId} is not known to ${where}`);
   const frameworks = [...new Set(candidates.map(frameworkOf))];
@@ -95,9 +79,7 @@ function pick<T>(candidates: readonly T[], frameworkOf: (t: T) => string, taskId
 
 /** Where the task runs: its framework id and its agent's endpoint, through the operator API. */
 export async function locateTask(master: string, taskId: string, frameworkId: string | undefined, signal?: AbortSignal): Promise<{ frameworkId: string; agent: string }> {
-  const tasksAnswer = getTasksAnswer.safeParse(await operatorCall(master, 'GET_TASKS', signal));
-  if (!tasksAnswer.success) throw new Error(`GET_TASKS: unexpected answer from ${master}: ${tasksAnswer.error.issues[0]?.message ?? ''}`);
-  const g = tasksAnswer.data.get_tasks;
+  const g = (await operatorCall(master, { type: 'GET_TASKS' }, getTasksAnswer, signal)).get_tasks;
   const all: TaskEntry[] = [];
   for (const list of [g.tasks, g.pending_tasks, g.unreachable_tasks, g.completed_tasks, g.orphan_tasks]) {
     for (const t of list ?? []) {
@@ -107,13 +89,12 @@ export async function locateTask(master: string, taskId: string, frameworkId: st
   }
   const matches = all.filter((t) => t.task_id.value === taskId && (frameworkId === undefined || t.framework_id.value === frameworkId));
   // A running copy beats an ended one of the same id.
-  matches.sort((a, b) => Number(TERMINAL.has(a.state ?? '')) - Number(TERMINAL.has(b.state ?? '')));
+  matches.sort((a, b) => Number(ended(a.state)) - Number(ended(b.state)));
   const task = pick(matches, (t) => t.framework_id.value, taskId, `the master at ${master}`);
   const agentId = task.agent_id?.value;
   if (agentId === undefined) throw new Error(`task ${taskId} has not reached an agent yet (state ${task.state ?? 'unknown'})`);
-  const agentsAnswer = getAgentsAnswer.safeParse(await operatorCall(master, 'GET_AGENTS', signal));
-  if (!agentsAnswer.success) throw new Error(`GET_AGENTS: unexpected answer from ${master}: ${agentsAnswer.error.issues[0]?.message ?? ''}`);
-  const agent = agentsAnswer.data.get_agents.agents.find((a) => a.agent_info.id.value === agentId);
+  const agents = (await operatorCall(master, { type: 'GET_AGENTS' }, getAgentsAnswer, signal)).get_agents.agents;
+  const agent = agents.find((a) => a.agent_info.id.value === agentId);
   if (agent === undefined) throw new Error(`agent ${agentId} of task ${taskId} is not registered with the master`);
   const pidHost = agent.pid !== undefined ? /@([^:]+:\d+)$/.exec(agent.pid)?.[1] : undefined;
   const endpoint =
@@ -130,9 +111,8 @@ export async function readTaskLog(req: TaskLogRequest): Promise<TaskLog> {
   if (req.agent !== undefined) {
     agent = req.agent.replace(/\/+$/, '');
     if (frameworkId === undefined) {
-      const state = agentState.safeParse(await getJson(`${agent}/api/v1/state`, req.signal ? { signal: req.signal } : {}, 'agent state'));
-      if (!state.success) throw new Error(`agent ${agent} answered /api/v1/state unexpectedly`);
-      frameworkId = pick(state.data.tasks.filter((t) => t.task_id === req.taskId), (t) => t.framework_id, req.taskId, `agent ${agent}`).framework_id;
+      const state = await apiClient(agent).request('GET', '/api/v1/state', agentState, undefined, req.signal ? { signal: req.signal } : {});
+      frameworkId = pick(state.tasks.filter((t) => t.task_id === req.taskId), (t) => t.framework_id, req.taskId, `agent ${agent}`).framework_id;
     }
   } else {
     const where = await locateTask(req.master, req.taskId, frameworkId, req.signal);
@@ -140,24 +120,8 @@ export async function readTaskLog(req: TaskLogRequest): Promise<TaskLog> {
     frameworkId = where.frameworkId;
   }
   const q = new URLSearchParams({ stream: req.stream, ...(req.tailBytes !== undefined && { tail_bytes: String(req.tailBytes) }) });
-  const url = `${agent}/api/v1/tasks/${encodeURIComponent(frameworkId)}/${encodeURIComponent(req.taskId)}/logs?${q.toString()}`;
-  let res: Response;
-  try {
-    res = await fetch(url, { signal: req.signal ?? AbortSignal.timeout(15_000) });
-  } catch (e) {
-    const cause = (e as { cause?: { code?: string } }).cause;
-    throw new Error(`cannot reach agent ${agent}: ${cause?.code ?? (e as Error).message}`);
-  }
-  const body = Buffer.from(await res.arrayBuffer());
-  if (res.status !== 200) {
-    let why = body.toString('utf8').slice(0, 300);
-    try {
-      why = (JSON.parse(why) as { error?: string }).error ?? why;
-    } catch {
-      /* not JSON */
-    }
-    throw new Error(`agent ${agent} answered ${res.status}: ${why}`);
-  }
+  const path = `/api/v1/tasks/${encodeURIComponent(frameworkId)}/${encodeURIComponent(req.taskId)}/logs?${q.toString()}`;
+  const body = await apiClient(agent).bytes(path, req.signal ? { signal: req.signal } : {});
   return { data: body, agent, frameworkId };
 }
 

@@ -1,15 +1,11 @@
 import { hostname } from 'node:os';
-import { Master, storeFromEnv } from '../../master-lambda/master.js';
+import { Master } from '../../master-lambda/master.js';
+import { storeFromEnv } from '../../state/store-from-env.js';
 import { DynamoDbItemStore } from '../../state/dynamodb-item-store.js';
-import { startServer } from '../../master-lambda/server.js';
+import { startLocalServer } from '../../master-lambda/local-server.js';
 import { parseFlags, UsageError, type Command } from '../command.js';
 import { startJobsFramework } from '../../jobs/index.js';
-import { sqsFederationFromEnv } from '../../federation/env.js';
-import { federationRoutes } from '../../federation/routes.js';
-import { federatedJobsRoutes } from '../../federation/federated-routes.js';
-import { registryJobs } from '../../federation/federated-controller.js';
-import { withFederatedJobs } from '../../federation/with-federated-jobs.js';
-import { peerHeaders } from '../../federation/peer-auth.js';
+import { attachFederationFromEnv } from '../../federation/env.js';
 import { attachAutoscaler, ec2ProviderFromEnv, registryPendingTasks } from '../../autoscaler/index.js';
 import { authenticatorFromEnv } from '../../master-lambda/http/credentials.js';
 
@@ -53,7 +49,7 @@ export const masterCommand: Command = {
       ...(values['holder-id'] ? { holderId: values['holder-id'] } : {}),
       ...(authenticator ? { authenticator } : {}),
     });
-    const server = await startServer(master.api, { port, host: values.host });
+    const server = await startLocalServer(master, { port, host: values.host });
     master.start();
     // The built-in jobs framework, subscribed to this master like any framework.
     const jobs = values.jobs
@@ -67,13 +63,7 @@ export const masterCommand: Command = {
       : undefined;
     // Federation: every master receives; only the lease holder sends, judges peers and decides
     // federated jobs (whose child jobs this region's jobs framework runs, wherever it runs).
-    const fed =
-      process.env.STRATUS_PEERS !== undefined && process.env.STRATUS_REGION
-        ? withFederatedJobs(
-            (federatedJobs) => sqsFederationFromEnv(master.registry, { leader: master.lease, api: server.url, federatedJobs, log: master.ctx.log.child({ component: 'federation' }) }),
-            { jobs: registryJobs(master.registry), leader: master.lease, ...peerHeaders() },
-          )
-        : undefined;
+    const fed = attachFederationFromEnv(master, { run: 'process', api: server.url });
     // Autoscaling of the region's EC2 Auto Scaling groups (STRATUS_AGENT_GROUPS), leader only.
     const autoscaler = process.env.STRATUS_AGENT_GROUPS
       ? await attachAutoscaler(master, {
@@ -82,12 +72,6 @@ export const masterCommand: Command = {
           ...(values['autoscaler-rules'] ? { rulesFile: values['autoscaler-rules'] } : {}),
         })
       : undefined;
-    if (fed) {
-      federationRoutes(master.api, fed.federation);
-      federatedJobsRoutes(master.api, fed.controller);
-      fed.federation.start();
-      fed.controller.start();
-    }
     process.stdout.write(`stratus master listening on ${server.url} (lease holder id ${master.lease.holderId})\n`);
     if (jobs) process.stdout.write(`jobs framework running: stratus run/jobs/ps --master ${server.url}\n`);
     await new Promise<void>((resolve) => {
@@ -97,8 +81,7 @@ export const masterCommand: Command = {
     });
     await autoscaler?.stop();
     await jobs?.stop();
-    await fed?.controller.stop();
-    await fed?.federation.stop();
+    await fed?.stop();
     await master.stop();
     await server.close();
     return 0;

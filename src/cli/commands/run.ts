@@ -1,6 +1,7 @@
 import { FederatedJobsClient } from '../../federation/federated-client.js';
 import type { RegionPolicy } from '../../federation/federated-policy.js';
-import { JobsClient, JobsClientError, type JobSpecInput } from '../../jobs/index.js';
+import { JobsClient, type JobSpecInput } from '../../jobs/index.js';
+import { ApiError } from '../../wire/api-error.js';
 import { masterUrl, parseFlags, UsageError, type Command, authHeaders } from '../command.js';
 
 // `stratus run`: submits a job to the built-in jobs framework. Everything after `--` is the
@@ -155,7 +156,7 @@ export const runCommand: Command = {
       process.stdout.write(`${s.type} ${job.name} submitted: ${s.instances} instance(s) of ${s.cpus} cpus / ${s.mem} MiB (see: stratus jobs ${job.name})\n`);
       return 0;
     } catch (e) {
-      if (e instanceof JobsClientError && e.field) throw new Error(`${e.message} (field ${e.field})`);
+      if (e instanceof ApiError && e.field) throw new Error(`${e.message} (field ${e.field})`);
       throw e;
     }
   },

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ValidationError } from '../../core/errors.js';
-import { finiteNumber, idValue, parse } from './validate.js';
+import { finiteNumber, idValue, parse } from '../../wire/validate.js';
 
 // The Mesos v1 operator Call (POST /api/v1), the calls Stratus implements.
 

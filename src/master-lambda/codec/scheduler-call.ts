@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ValidationError } from '../../core/errors.js';
-import { finiteNumber, idValue, labels, parse } from './validate.js';
+import { finiteNumber, idValue, labels, parse } from '../../wire/validate.js';
 import { killPolicy, taskInfo } from './task-info.js';
 
 // The Mesos v1 scheduler Call (JSON). Calls Stratus does not implement are refused by name

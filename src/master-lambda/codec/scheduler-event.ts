@@ -1,7 +1,8 @@
 import type { JsonObject } from '../../state/item-store.js';
 import type { Offer } from '../../core/offer.js';
 import type { Task, TaskStatus } from '../../core/task.js';
-import { encodeAttributes, encodeResources } from './mesos-resources.js';
+import { encodeAttributes } from '../../wire/mesos-attributes.js';
+import { encodeResources } from '../../wire/mesos-resources.js';
 
 // Mesos v1 scheduler Events (JSON). The event log stores these bodies as they go on the wire.
 

@@ -3,8 +3,8 @@ import { ValidationError } from '../../core/errors.js';
 import { agentId, executorId, taskId, type AgentId, type TaskId } from '../../core/ids.js';
 import type { Resources } from '../../core/resources.js';
 import type { CommandSpec, ContainerSpec, HealthCheckSpec, TaskSpec } from '../../core/task.js';
-import { decodeResources, mesosResources } from './mesos-resources.js';
-import { finiteNumber, idValue, int64, labels, labelsToRecord, parse } from './validate.js';
+import { decodeResources, mesosResources } from '../../wire/mesos-resources.js';
+import { finiteNumber, idValue, int64, labels, labelsToRecord, parse } from '../../wire/validate.js';
 
 // Mesos's TaskInfo (JSON) -> the launch contract the agent understands (TaskSpec).
 

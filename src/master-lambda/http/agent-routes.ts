@@ -1,13 +1,13 @@
 import type { MasterContext } from '../master-context.js';
-import { heartbeatRequest, registerRequest, statusRequest, workRequest } from '../codec/agent-api.js';
-import { parse } from '../codec/validate.js';
+import { heartbeatRequest, registerRequest, statusRequest, workRequest } from '../../wire/agent-api.js';
+import { parse } from '../../wire/validate.js';
 import { agentHeartbeat, registerAgent, requireAgentSession } from '../use-cases/agent-register.js';
 import { applyStatusUpdates } from '../use-cases/agent-status.js';
 import { confirmAcks, pollWork } from '../use-cases/agent-work.js';
-import type { Authenticator } from './auth.js';
-import { parseJsonBody } from './json-body.js';
-import type { HttpRequest, HttpResponse } from './types.js';
-import type { JsonValue } from '../../state/item-store.js';
+import type { JsonValue } from '../../core/json.js';
+import type { Authenticator } from '../../http/auth.js';
+import { parseJsonBody } from '../../http/json-body.js';
+import type { HttpRequest, HttpResponse } from '../../http/types.js';
 
 // The agent-facing API: register, heartbeat, long-poll for work, status updates.
 

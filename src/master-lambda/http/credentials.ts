@@ -2,9 +2,9 @@ import { createHash, randomBytes, scryptSync, timingSafeEqual } from 'node:crypt
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ForbiddenError, UnauthenticatedError, ValidationError } from '../../core/errors.js';
-import { parse } from '../codec/validate.js';
-import type { Authenticator, FrameworkCaller } from './auth.js';
-import type { HttpRequest } from './types.js';
+import { parse } from '../../wire/validate.js';
+import type { Authenticator, FrameworkCaller } from '../../http/auth.js';
+import type { HttpRequest } from '../../http/types.js';
 
 // Credentials per region: principals of three kinds. Frameworks authenticate with HTTP Basic
 // principal:secret (as Mesos's default HTTP authenticator, so Mesos clients work unchanged)

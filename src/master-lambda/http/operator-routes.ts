@@ -5,17 +5,15 @@ import type { MasterContext } from '../master-context.js';
 import { drainAgent, markGoneByOperator, setAgentActive, updateQuota, updateWeights } from '../use-cases/operator-actions.js';
 import { getAgents, getFrameworks, getQuota, getRoles, getTasks, getWeights, masterState, snapshot } from '../use-cases/operator-views.js';
 import { removeFramework } from '../use-cases/teardown.js';
-import type { Authenticator } from './auth.js';
-import { parseJsonBody } from './json-body.js';
-import type { HttpRequest, HttpResponse } from './types.js';
+import { parseJsonBody } from '../../http/json-body.js';
+import type { HttpRequest, HttpResponse } from '../../http/types.js';
 
-// POST /api/v1 (Mesos v1 operator API, JSON) and GET /master/state. Every call needs the
-// operator credential when authentication is on.
+// POST /api/v1 (Mesos v1 operator API, JSON) and GET /master/state. The router checks the
+// operator credential before these run (when authentication is on).
 
 const startedAt = Date.now();
 
-export async function operatorCall(ctx: MasterContext, auth: Authenticator, req: HttpRequest): Promise<HttpResponse> {
-  await auth.operator(req);
+export async function operatorCall(ctx: MasterContext, req: HttpRequest): Promise<HttpResponse> {
   const call = parseOperatorCall(parseJsonBody(req));
   const answer = (key: string, body: JsonObject): HttpResponse => ({ status: 200, body: { type: call.type, [key]: body } });
   switch (call.type) {
@@ -43,9 +41,17 @@ export async function operatorCall(ctx: MasterContext, auth: Authenticator, req:
     case 'UPDATE_QUOTA':
       await updateQuota(ctx, call);
       break;
-    case 'DRAIN_AGENT':
-      await drainAgent(ctx, call);
+    case 'DRAIN_AGENT': {
+      const d = call.drain_agent;
+      const grace = d.max_grace_period;
+      await drainAgent(
+        ctx,
+        d.agent_id.value,
+        { markGone: d.mark_gone ?? false, ...(grace ? { maxGraceMs: grace.seconds * 1000 + Math.floor((grace.nanos ?? 0) / 1e6) } : {}) },
+        'drain_agent.agent_id',
+      );
       break;
+    }
     case 'DEACTIVATE_AGENT':
       await setAgentActive(ctx, call.deactivate_agent.agent_id.value, false, 'deactivate_agent.agent_id');
       break;
@@ -65,8 +71,7 @@ export async function operatorCall(ctx: MasterContext, auth: Authenticator, req:
   return { status: 200 };
 }
 
-export async function stateEndpoint(ctx: MasterContext, auth: Authenticator, req: HttpRequest): Promise<HttpResponse> {
-  await auth.operator(req);
+export async function stateEndpoint(ctx: MasterContext, _req: HttpRequest): Promise<HttpResponse> {
   const [s, lease] = await Promise.all([snapshot(ctx), ctx.registry.getLease()]);
   return { status: 200, body: masterState(ctx, s, lease.holder ? { epoch: lease.epoch, holder: lease.holder } : { epoch: lease.epoch, holder: undefined }, startedAt) };
 }

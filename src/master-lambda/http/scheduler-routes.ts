@@ -12,9 +12,9 @@ import { reconcile } from '../use-cases/reconcile.js';
 import { subscribe } from '../use-cases/subscribe.js';
 import { removeFramework } from '../use-cases/teardown.js';
 import { updateFramework } from '../use-cases/update-framework.js';
-import type { Authenticator } from './auth.js';
-import type { HttpRequest, HttpResponse } from './types.js';
-import { parseJsonBody } from './json-body.js';
+import type { Authenticator } from '../../http/auth.js';
+import { parseJsonBody } from '../../http/json-body.js';
+import type { HttpRequest, HttpResponse } from '../../http/types.js';
 
 // POST /api/v1/scheduler (Mesos v1 scheduler API, JSON) and GET /api/v1/scheduler/events.
 
@@ -44,7 +44,7 @@ export async function schedulerCall(ctx: MasterContext, auth: Authenticator, req
     const poll = !options.canStream || req.headers[EVENT_MODE_HEADER] === 'poll';
     if (poll) return { status: 200, headers, body: { events: [sub.subscribed.body], cursor: sub.cursor, framework_id: { value: sub.framework.id } } };
     const signal = req.signal ?? new AbortController().signal;
-    async function* records(): AsyncGenerator<import('../../state/item-store.js').JsonObject> {
+    async function* records(): AsyncGenerator<import('../../core/json.js').JsonObject> {
       yield sub.subscribed.body;
       yield* streamEvents(ctx, sub.framework.id, sub.streamId, sub.cursor, signal);
     }

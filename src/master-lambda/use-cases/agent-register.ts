@@ -3,10 +3,10 @@ import { NotFoundError, StratusError, ValidationError } from '../../core/errors.
 import type { Agent } from '../../core/agent.js';
 import { agentId as toAgentId } from '../../core/ids.js';
 import { EMPTY } from '../../core/resources.js';
-import { isTerminal, type TaskState } from '../../core/task-state.js';
+import { isTerminal } from '../../core/task-state.js';
 import type { Stored } from '../../state/registry.js';
-import { decodeResources } from '../codec/mesos-resources.js';
-import type { RegisterRequest, RegisterResponse } from '../codec/agent-api.js';
+import { decodeResources } from '../../wire/mesos-resources.js';
+import { wireState, type RegisterRequest, type RegisterResponse } from '../../wire/agent-api.js';
 import type { MasterContext } from '../master-context.js';
 import { retryOnConflict } from '../retry.js';
 import { reconcileAgentTasks } from './master-task-updates.js';
@@ -60,7 +60,7 @@ export async function registerAgent(ctx: MasterContext, req: RegisterRequest): P
   // Tasks the agent runs that the master does not know (or were given up on) must not keep running.
   const kill: { framework_id: string; task_id: string }[] = [];
   for (const t of reported) {
-    const state = t.state.replace(/^TASK_/, '') as TaskState;
+    const state = wireState(t.state);
     if (isTerminal(state)) continue;
     if (result.gone) {
       kill.push({ framework_id: t.framework_id, task_id: t.task_id });
@@ -70,7 +70,7 @@ export async function registerAgent(ctx: MasterContext, req: RegisterRequest): P
     if (!task || task.agentId !== result.agent.id || isTerminal(task.state)) kill.push({ framework_id: t.framework_id, task_id: t.task_id });
   }
   if (result.previous) {
-    const states = new Map(reported.map((t) => [`${t.framework_id}/${t.task_id}`, t.state.replace(/^TASK_/, '') as TaskState]));
+    const states = new Map(reported.map((t) => [`${t.framework_id}/${t.task_id}`, wireState(t.state)]));
     await reconcileAgentTasks(ctx, result.agent.id, states);
   }
   await ctx.registry.beat('agent', result.agent.id, session);

@@ -1,8 +1,8 @@
-import { canTransition, isTerminal, type TaskState } from '../../core/task-state.js';
+import { canTransition, isTerminal } from '../../core/task-state.js';
 import type { Agent } from '../../core/agent.js';
 import type { Task, TaskStatus } from '../../core/task.js';
 import type { Stored } from '../../state/registry.js';
-import type { StatusResponse, StatusResult, StatusUpdate } from '../codec/agent-api.js';
+import { wireState, type StatusResponse, type StatusResult, type StatusUpdate } from '../../wire/agent-api.js';
 import { updateEvent, type SchedulerEvent } from '../codec/scheduler-event.js';
 import type { MasterContext } from '../master-context.js';
 import { retryOnConflict } from '../retry.js';
@@ -41,7 +41,7 @@ export async function applyStatusUpdates(ctx: MasterContext, agent: Stored<Agent
 
 function statusOf(u: StatusUpdate): TaskStatus {
   return {
-    state: u.state.replace(/^TASK_/, '') as TaskState,
+    state: wireState(u.state),
     uuid: u.uuid,
     source: u.source ?? 'SOURCE_EXECUTOR',
     ...(u.reason ? { reason: u.reason.replace(/^REASON_/, '') } : {}),
@@ -58,7 +58,7 @@ async function applyTaskUpdates(ctx: MasterContext, agentId: string, updates: re
     if (!stored) {
       // A task the master never had (or forgot long ago): stop it if it still runs.
       return updates.map((u) => {
-        const state = u.state.replace(/^TASK_/, '') as TaskState;
+        const state = wireState(u.state);
         return { result: 'unknown_task', message: 'the master does not know this task', ...(isTerminal(state) ? {} : { kill: true }) };
       });
     }

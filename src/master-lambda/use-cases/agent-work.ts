@@ -1,7 +1,7 @@
 import type { Agent } from '../../core/agent.js';
 import { isTerminal } from '../../core/task-state.js';
 import type { Stored } from '../../state/registry.js';
-import type { WorkResponse } from '../codec/agent-api.js';
+import type { WorkResponse } from '../../wire/agent-api.js';
 import type { MasterContext } from '../master-context.js';
 import { retryOnConflict } from '../retry.js';
 

@@ -85,15 +85,21 @@ async function requireAgent(ctx: MasterContext, agentId: string, field: string) 
 }
 
 /** DRAIN_AGENT: no more offers, tasks killed within max_grace_period; DRAINING → DRAINED. Idempotent. */
-export async function drainAgent(ctx: MasterContext, call: Call<'DRAIN_AGENT'>): Promise<void> {
-  const d = call.drain_agent;
-  const id = d.agent_id.value;
-  await requireAgent(ctx, id, 'drain_agent.agent_id');
-  const maxGraceMs = d.max_grace_period ? d.max_grace_period.seconds * 1000 + Math.floor((d.max_grace_period.nanos ?? 0) / 1e6) : undefined;
+export interface DrainOptions {
+  /** Mark the agent GONE once drained (Mesos's mark_gone). */
+  readonly markGone?: boolean;
+  /** Caps every task's kill grace period (Mesos's max_grace_period). */
+  readonly maxGraceMs?: number;
+}
+
+/** Starts draining an agent (Mesos's DRAIN_AGENT): offers rescinded, tasks killed within the grace. */
+export async function drainAgent(ctx: MasterContext, id: string, options: DrainOptions = {}, field = 'agent_id'): Promise<void> {
+  await requireAgent(ctx, id, field);
+  const maxGraceMs = options.maxGraceMs;
   const started = await retryOnConflict(async () => {
-    const a = await requireAgent(ctx, id, 'drain_agent.agent_id');
+    const a = await requireAgent(ctx, id, field);
     if (a.drain) return false; // already draining or drained: nothing to do
-    const drain = { state: 'DRAINING' as const, markGone: d.mark_gone ?? false, startedAt: ctx.now(), ...(maxGraceMs !== undefined ? { maxGracePeriodMs: maxGraceMs } : {}) };
+    const drain = { state: 'DRAINING' as const, markGone: options.markGone ?? false, startedAt: ctx.now(), ...(maxGraceMs !== undefined ? { maxGracePeriodMs: maxGraceMs } : {}) };
     await ctx.registry.transaction().putAgent({ ...a, drain }, { version: a.version }).commit();
     return true;
   });
@@ -105,7 +111,7 @@ export async function drainAgent(ctx: MasterContext, call: Call<'DRAIN_AGENT'>):
     const grace = maxGraceMs === undefined ? own : Math.min(own ?? maxGraceMs, maxGraceMs);
     await requestKill(ctx, t.frameworkId, t.taskId, grace);
   }
-  ctx.log.info('agent draining', { agentId: id, maxGraceMs, markGone: d.mark_gone ?? false });
+  ctx.log.info('agent draining', { agentId: id, maxGraceMs, markGone: options.markGone ?? false });
 }
 
 export async function setAgentActive(ctx: MasterContext, agentId: string, active: boolean, field: string): Promise<void> {

@@ -7,9 +7,10 @@ import type { Task } from '../../core/task.js';
 import { isTerminal } from '../../core/task-state.js';
 import type { JsonObject } from '../../state/item-store.js';
 import type { Stored } from '../../state/registry.js';
-import { encodeAttributes, encodeResources } from '../codec/mesos-resources.js';
+import { encodeAttributes } from '../../wire/mesos-attributes.js';
+import { encodeResources } from '../../wire/mesos-resources.js';
 import { encodeOffer, encodeStatus } from '../codec/scheduler-event.js';
-import { recordToLabels } from '../codec/validate.js';
+import { recordToLabels } from '../../wire/validate.js';
 import type { MasterContext } from '../master-context.js';
 
 // Read-only views of the region in the shapes Mesos tooling reads: the v1 operator API's

@@ -6,7 +6,7 @@ import { isValidRole } from '../../core/role.js';
 import type { JsonObject } from '../../state/item-store.js';
 import type { MesosFrameworkInfo, SchedulerCall } from '../codec/scheduler-call.js';
 import { subscribedEvent, type SchedulerEvent } from '../codec/scheduler-event.js';
-import { labelsToRecord } from '../codec/validate.js';
+import { labelsToRecord } from '../../wire/validate.js';
 import type { MasterContext } from '../master-context.js';
 import { retryOnConflict } from '../retry.js';
 import { releaseOffers } from './release-offers.js';

@@ -9,7 +9,7 @@ import { autoscalerRoutes } from '../../../src/autoscaler/routes.js';
 import { loadAutoscalerRulesFile, applyAutoscalerRulesFile, RulesFileError } from '../../../src/autoscaler/rules-file.js';
 import { parseRuleSet, toEngineRule } from '../../../src/autoscaler/rules.js';
 import { ValidationError } from '../../../src/core/errors.js';
-import type { HttpRequest, JsonResponse } from '../../../src/master-lambda/http/types.js';
+import type { HttpRequest, JsonResponse } from '../../../src/http/types.js';
 import { FakeProvider } from '../../support/autoscaler-fake-provider.js';
 import { SimWorld } from '../../support/autoscaler-world.js';
 
@@ -90,7 +90,7 @@ describe('rules file', () => {
 describe('operator routes', () => {
   const world = new SimWorld();
   const autoscaler = new Autoscaler({ provider: new FakeProvider(['general', 'gpu']), log: world.log });
-  autoscalerRoutes(world.master.api, autoscaler);
+  autoscalerRoutes(world.master.api, autoscaler, world.registry);
   const call = async (method: string, path: string, body?: unknown): Promise<JsonResponse> => {
     const [p, q] = path.split('?');
     const req: HttpRequest = { method, path: p!, query: new URLSearchParams(q ?? ''), headers: body === undefined ? {} : { 'content-type': 'application/json' }, body: body === undefined ? '' : typeof body === 'string' ? body : JSON.stringify(body) };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { federationSettingsFromEnv, sqsFederationFromEnv } from '../../../src/federation/env.js';
-import { MemoryItemStore } from '../../../src/state/memory-item-store.js';
-import { Registry } from '../../../src/state/registry.js';
+import { silentLogger } from '../../../src/core/logger.js';
+import { attachFederationFromEnv, federationSettingsFromEnv } from '../../../src/federation/env.js';
+import { Master } from '../../../src/master-lambda/master.js';
 
 describe('federation settings from the environment', () => {
   it('reads region, peers, queue URLs, prefix and interval', () => {
@@ -31,8 +31,11 @@ describe('federation settings from the environment', () => {
     expect(() => federationSettingsFromEnv(env)).toThrow(message);
   });
 
-  it('builds an SQS Federation', () => {
-    const f = sqsFederationFromEnv(new Registry(new MemoryItemStore()), { receive: false }, { STRATUS_REGION: 'a', STRATUS_PEERS: 'b', AWS_ENDPOINT_URL: 'http://127.0.0.1:4566' });
-    expect([f.region, f.peerNames]).toEqual(['a', ['b']]);
+  it('attaches an SQS federation to a master, or none when the region has no peers configured', () => {
+    const master = new Master({ log: silentLogger });
+    const fed = attachFederationFromEnv(master, { run: 'routes' }, { STRATUS_REGION: 'a', STRATUS_PEERS: 'b', AWS_ENDPOINT_URL: 'http://127.0.0.1:4566' });
+    expect([fed?.federation.region, fed?.federation.peerNames]).toEqual(['a', ['b']]);
+    expect(fed?.federation.isRunning).toBe(false); // routes only: the tick sends, the receiver Lambda receives
+    expect(attachFederationFromEnv(new Master({ log: silentLogger }), { run: 'routes' }, { STRATUS_REGION: 'a' })).toBeUndefined();
   });
 });

@@ -3,8 +3,8 @@ import { FederatedJobsController, registryJobs } from '../../../src/federation/f
 import { federatedJobsRoutes } from '../../../src/federation/federated-routes.js';
 import { Federation } from '../../../src/federation/federation.js';
 import { InProcessGossipNetwork } from '../../../src/federation/in-process-transport.js';
-import type { JsonResponse } from '../../../src/master-lambda/http/types.js';
-import { silentLogger } from '../../../src/master-lambda/logger.js';
+import type { JsonResponse } from '../../../src/http/types.js';
+import { silentLogger } from '../../../src/core/logger.js';
 import { Master } from '../../../src/master-lambda/master.js';
 
 // POST/GET/PUT/DELETE /api/v1/federation/jobs on a master's API: bad input is a 4xx naming the

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { federateInProcess, type InProcessFederation } from '../../../src/federation/in-process-federation.js';
-import type { JsonResponse } from '../../../src/master-lambda/http/types.js';
-import { silentLogger } from '../../../src/master-lambda/logger.js';
+import type { JsonResponse } from '../../../src/http/types.js';
+import { silentLogger } from '../../../src/core/logger.js';
 import { Master } from '../../../src/master-lambda/master.js';
 
 // `stratus dev --regions a,b,c` wiring on real timers: three in-memory masters gossiping

@@ -7,7 +7,7 @@ import { DigestIntake } from '../../../src/federation/digest-intake.js';
 import { comparePositions, type DigestPosition } from '../../../src/federation/digest.js';
 import { PeerStore } from '../../../src/federation/peer-store.js';
 import { FederationStats } from '../../../src/federation/stats.js';
-import { silentLogger } from '../../../src/master-lambda/logger.js';
+import { silentLogger } from '../../../src/core/logger.js';
 import { MemoryItemStore } from '../../../src/state/memory-item-store.js';
 import { Registry } from '../../../src/state/registry.js';
 

@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { formatAge, regionRows, regionsCommand } from '../../../src/cli/commands/regions.js';
 import { federationRoutes } from '../../../src/federation/routes.js';
-import { silentLogger } from '../../../src/master-lambda/logger.js';
+import { silentLogger } from '../../../src/core/logger.js';
 import { Master } from '../../../src/master-lambda/master.js';
-import { startServer } from '../../../src/master-lambda/server.js';
+import { startLocalServer } from '../../../src/master-lambda/local-server.js';
 import { SimFederation } from '../../support/federation-cluster.js';
 import { fleet, seedFleet } from '../../support/federation-fixtures.js';
 import { captureStdout } from '../../support/stdout.js';
@@ -34,7 +34,7 @@ describe('stratus regions', () => {
     await sim.rounds(4);
     const master = new Master({ log: silentLogger });
     federationRoutes(master.api, sim.region('a').federation);
-    const server = await startServer(master.api, { port: 0, host: '127.0.0.1' });
+    const server = await startLocalServer(master, { port: 0, host: '127.0.0.1' });
     const out = captureStdout();
     try {
       expect(await regionsCommand.run(['--master', server.url])).toBe(0);

@@ -5,9 +5,9 @@ import { FederatedJobsController, registryJobs } from '../../../src/federation/f
 import { federatedJobsRoutes } from '../../../src/federation/federated-routes.js';
 import { Federation } from '../../../src/federation/federation.js';
 import { InProcessGossipNetwork } from '../../../src/federation/in-process-transport.js';
-import { silentLogger } from '../../../src/master-lambda/logger.js';
+import { silentLogger } from '../../../src/core/logger.js';
 import { Master } from '../../../src/master-lambda/master.js';
-import { startServer } from '../../../src/master-lambda/server.js';
+import { startLocalServer } from '../../../src/master-lambda/local-server.js';
 import { captureStdout } from '../../support/stdout.js';
 
 // `stratus run --regions a=3,b=2` / `--region-weights a=1,b=2 --instances N`: a federated job.
@@ -32,7 +32,7 @@ describe('stratus run for federated jobs', () => {
     const master = new Master({ log: silentLogger });
     const federation = new Federation({ region: 'a', peers: ['b'], registry: master.registry, transport: new InProcessGossipNetwork().transport('a'), log: silentLogger });
     federatedJobsRoutes(master.api, new FederatedJobsController({ federation, jobs: registryJobs(master.registry), log: silentLogger }));
-    const server = await startServer(master.api, { port: 0, host: '127.0.0.1' });
+    const server = await startLocalServer(master, { port: 0, host: '127.0.0.1' });
     const out = captureStdout();
     try {
       expect(await runCommand.run(['--master', server.url, '--name', 'web', '--regions', 'a=3,b=2', '--', 'serve'])).toBe(0);

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { UnauthenticatedError } from '../../../src/core/errors.js';
 import { federationRoutes } from '../../../src/federation/routes.js';
-import type { Authenticator } from '../../../src/master-lambda/http/auth.js';
-import type { HttpRequest, JsonResponse } from '../../../src/master-lambda/http/types.js';
-import { silentLogger } from '../../../src/master-lambda/logger.js';
+import type { Authenticator } from '../../../src/http/auth.js';
+import type { HttpRequest, JsonResponse } from '../../../src/http/types.js';
+import { silentLogger } from '../../../src/core/logger.js';
 import { Master } from '../../../src/master-lambda/master.js';
 import { SimFederation } from '../../support/federation-cluster.js';
 import { fakeAgent, fakeTask, seedFleet } from '../../support/federation-fixtures.js';

@@ -4,7 +4,7 @@ import type { AgentId, FrameworkId, OfferId, StreamId } from '../../../src/core/
 import type { Offer } from '../../../src/core/offer.js';
 import { format, resources } from '../../../src/core/resources.js';
 import { parseSchedulerCall } from '../../../src/master-lambda/codec/scheduler-call.js';
-import { silentLogger } from '../../../src/master-lambda/logger.js';
+import { silentLogger } from '../../../src/core/logger.js';
 import { Master } from '../../../src/master-lambda/master.js';
 import { accept } from '../../../src/master-lambda/use-cases/accept.js';
 import type { Item, ItemKey } from '../../../src/state/item-store.js';

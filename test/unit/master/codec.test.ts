@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeResources, encodeResources } from '../../../src/master-lambda/codec/mesos-resources.js';
+import { decodeResources, encodeResources } from '../../../src/wire/mesos-resources.js';
 import { parseOperatorCall } from '../../../src/master-lambda/codec/operator-call.js';
 import { parseSchedulerCall } from '../../../src/master-lambda/codec/scheduler-call.js';
 import { decodeTaskInfo } from '../../../src/master-lambda/codec/task-info.js';

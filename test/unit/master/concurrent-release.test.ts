@@ -2,7 +2,7 @@ import { expect, it } from 'vitest';
 import type { Offer } from '../../../src/core/offer.js';
 import { EMPTY, format, resources } from '../../../src/core/resources.js';
 import type { AgentId, FrameworkId, OfferId } from '../../../src/core/ids.js';
-import { silentLogger } from '../../../src/master-lambda/logger.js';
+import { silentLogger } from '../../../src/core/logger.js';
 import { Master } from '../../../src/master-lambda/master.js';
 import { releaseOffers } from '../../../src/master-lambda/use-cases/release-offers.js';
 import type { Item, ItemKey } from '../../../src/state/item-store.js';

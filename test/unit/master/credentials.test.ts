@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CredentialAuthenticator, generateDevCredentials, hashSecret, hashToken, loadCredentials } from '../../../src/master-lambda/http/credentials.js';
-import type { HttpRequest } from '../../../src/master-lambda/http/types.js';
+import type { HttpRequest } from '../../../src/http/types.js';
 import { ForbiddenError, UnauthenticatedError } from '../../../src/core/errors.js';
 
 const req = (authorization?: string): HttpRequest => ({ method: 'POST', path: '/', query: new URLSearchParams(), headers: authorization ? { authorization } : {}, body: '' });

@@ -1,5 +1,5 @@
 import { afterEach, expect, it } from 'vitest';
-import { silentLogger } from '../../../src/master-lambda/logger.js';
+import { silentLogger } from '../../../src/core/logger.js';
 import { Master } from '../../../src/master-lambda/master.js';
 import type { Item, ItemKey } from '../../../src/state/item-store.js';
 import { keys } from '../../../src/state/keys.js';

@@ -1,7 +1,7 @@
 import { expect, it } from 'vitest';
 import { ConflictError, ValidationError } from '../../../src/core/errors.js';
-import { errorResponse } from '../../../src/master-lambda/http/errors.js';
-import { silentLogger } from '../../../src/master-lambda/logger.js';
+import { errorResponse } from '../../../src/http/error-response.js';
+import { silentLogger } from '../../../src/core/logger.js';
 import { CONFLICT_BACKOFF, ContentionError, retryOnConflict } from '../../../src/master-lambda/retry.js';
 import { backoffDelay } from '../../../src/core/backoff.js';
 

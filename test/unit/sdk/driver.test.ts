@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { UnauthenticatedError } from '../../../src/core/errors.js';
-import type { Authenticator } from '../../../src/master-lambda/http/auth.js';
+import type { Authenticator } from '../../../src/http/auth.js';
 import { mesosResources, SchedulerCallError, SchedulerDriver, type Offer, type SchedulerDriverOptions, type TaskInfo, type TaskStatus } from '../../../src/sdk/index.js';
 import { TestCluster, waitFor } from '../../support/jobs-cluster.js';
 

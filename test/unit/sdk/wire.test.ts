@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { backoffDelay } from '../../../src/sdk/backoff.js';
-import { readRecordIO, RecordIOError } from '../../../src/sdk/recordio.js';
+import { backoffDelay } from '../../../src/core/backoff.js';
+import { readRecordIO, RecordIOError } from '../../../src/wire/recordio.js';
 import { decodeEvent } from '../../../src/sdk/wire.js';
 
 // What the driver reads off the wire: RecordIO framing, event validation, and its backoff.

@@ -1,4 +1,11 @@
 // Mesos's RecordIO framing on the SUBSCRIBE stream: "<length in bytes>\n<record>" repeated.
+// The master's local server encodes with it; the SDK decodes.
+
+/** One record framed: its length in bytes, a newline, the record. */
+export function encodeRecordIO(record: unknown): string {
+  const json = JSON.stringify(record);
+  return `${Buffer.byteLength(json)}\n${json}`;
+}
 
 /** Thrown when the stream breaks the framing (a bad length line, a record too large). */
 export class RecordIOError extends Error {}

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ValidationError } from '../../core/errors.js';
+import { ValidationError } from '../core/errors.js';
 
 // zod at the edge: every external input is parsed here, and a failure becomes a
 // ValidationError whose `field` is the JSON path of the offending value.

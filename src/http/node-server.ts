@@ -1,16 +1,24 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { MasterApi } from './http/router.js';
-import { isStream, recordIO, type HttpRequest } from './http/types.js';
+import { encodeRecordIO } from '../wire/recordio.js';
+import type { Router } from './router.js';
+import { isRaw, isStream, type HttpRequest } from './types.js';
 
-// The local HTTP server: the master's API over node:http, with SUBSCRIBE answered as a
-// chunked RecordIO stream exactly as a Mesos master does. Used by `stratus dev` and tests.
+// A Router over node:http: the master's local server and the agent endpoint. JSON answers as
+// JSON, streams as chunked RecordIO (exactly as a Mesos master answers SUBSCRIBE), raw answers
+// (a task's log) as their bytes.
 
 export interface RunningServer {
   readonly url: string;
   readonly port: number;
+  readonly host: string;
   readonly server: Server;
   close(): Promise<void>;
+}
+
+export interface ServeOptions {
+  readonly port?: number;
+  readonly host?: string;
 }
 
 async function readBody(req: IncomingMessage, limit: number): Promise<string | undefined> {
@@ -30,11 +38,11 @@ function headersOf(req: IncomingMessage): Record<string, string | undefined> {
   return out;
 }
 
-export async function handleNodeRequest(api: MasterApi, req: IncomingMessage, res: ServerResponse): Promise<void> {
+export async function handleNodeRequest(router: Router, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const abort = new AbortController();
   res.on('close', () => abort.abort());
   const url = new URL(req.url ?? '/', 'http://localhost');
-  const limit = api.ctx.config.maxBodyBytes;
+  const limit = router.maxBodyBytes;
   const body = await readBody(req, limit);
   const request: HttpRequest = {
     method: req.method ?? 'GET',
@@ -45,11 +53,17 @@ export async function handleNodeRequest(api: MasterApi, req: IncomingMessage, re
     body: body ?? ' '.repeat(limit + 1),
     signal: abort.signal,
   };
-  const response = await api.handle(request);
+  const response = await router.handle(request);
+  const head = req.method === 'HEAD';
+  if (isRaw(response)) {
+    res.writeHead(response.status, { ...response.headers, 'Content-Length': response.raw.length });
+    res.end(head ? undefined : response.raw);
+    return;
+  }
   if (!isStream(response)) {
     const text = response.body === undefined ? '' : JSON.stringify(response.body);
-    res.writeHead(response.status, { ...(text ? { 'Content-Type': 'application/json' } : {}), ...response.headers });
-    res.end(text);
+    res.writeHead(response.status, { ...(text ? { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) } : {}), ...response.headers });
+    res.end(head ? undefined : text);
     return;
   }
   res.writeHead(response.status, { ...response.headers, 'Cache-Control': 'no-cache', Connection: 'keep-alive' });
@@ -57,31 +71,36 @@ export async function handleNodeRequest(api: MasterApi, req: IncomingMessage, re
   try {
     for await (const record of response.stream) {
       if (abort.signal.aborted) break;
-      res.write(recordIO(record));
+      res.write(encodeRecordIO(record));
     }
   } finally {
     res.end();
   }
 }
 
-export function startServer(api: MasterApi, options: { port?: number; host?: string } = {}): Promise<RunningServer> {
+/** Serves `router` on host:port (port 0 picks a free one). */
+export function serve(router: Router, options: ServeOptions = {}): Promise<RunningServer> {
   const server = createServer((req, res) => {
-    handleNodeRequest(api, req, res).catch((e: unknown) => {
-      api.ctx.log.error('request failed', { error: e });
-      if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'application/json' });
-      res.end(JSON.stringify({ error: 'internal error' }));
+    handleNodeRequest(router, req, res).catch((e: unknown) => {
+      router.log.error('request failed', { error: e });
+      if (!res.headersSent) {
+        res.writeHead(500, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify({ error: 'internal error' }));
+      } else res.destroy();
     });
   });
   server.keepAliveTimeout = 65_000;
   server.requestTimeout = 0; // streams and long-polls stay open
+  const host = options.host ?? '127.0.0.1';
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port ?? 5050, options.host ?? '127.0.0.1', () => {
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', reject);
       const { port } = server.address() as AddressInfo;
-      const host = options.host ?? '127.0.0.1';
       resolve({
         url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
         port,
+        host,
         server,
         close: () =>
           new Promise<void>((r) => {

@@ -1,4 +1,4 @@
-import type { Registry } from '../state/registry.js';
+import type { Registry } from '../../state/registry.js';
 
 // The region's public API URL, which peers need (federated jobs reach each other's jobs APIs).
 // The tick cannot be given it by the stack (the API depends on the handler, the handler on the

@@ -1,19 +1,15 @@
-import { federationRoutes } from '../federation/routes.js';
-import { federatedJobsRoutes } from '../federation/federated-routes.js';
-import { registryJobs } from '../federation/federated-controller.js';
-import { peerHeaders } from '../federation/peer-auth.js';
-import { withFederatedJobs } from '../federation/with-federated-jobs.js';
-import { recordRegionApiUrl } from './region-api-url.js';
+import { Autoscaler } from '../../autoscaler/autoscaler.js';
 // Specific modules, not the autoscaler's index: the Lambda bundle must not pull in the local provider (agents, Docker).
-import { Autoscaler } from '../autoscaler/autoscaler.js';
-import { ec2ProviderFromEnv } from '../autoscaler/ec2-provider.js';
-import { autoscalerRoutes } from '../autoscaler/routes.js';
-import { sqsFederationFromEnv } from '../federation/env.js';
-import { Master, storeFromEnv } from './master.js';
-import { isStream, type HttpRequest } from './http/types.js';
-import { authenticatorForRegion } from './http/credentials-secret.js';
-import { createLogger } from './logger.js';
-import { InProcessNotifier } from './notifier.js';
+import { ec2ProviderFromEnv } from '../../autoscaler/ec2-provider.js';
+import { autoscalerRoutes } from '../../autoscaler/routes.js';
+import { createLogger } from '../../core/logger.js';
+import { attachFederationFromEnv } from '../../federation/env.js';
+import { isRaw, isStream, type HttpRequest } from '../../http/types.js';
+import { storeFromEnv } from '../../state/store-from-env.js';
+import { InProcessNotifier } from '../notifier.js';
+import { Master } from '../master.js';
+import { authenticatorForRegion } from './credentials-secret.js';
+import { recordRegionApiUrl } from './region-api-url.js';
 import { TickTriggerNotifier } from './tick-trigger.js';
 
 // API Gateway HTTP API (payload format 2.0) -> the master's API. No policy here: the event
@@ -37,7 +33,7 @@ export interface ApiGatewayV2Result {
   statusCode: number;
   headers: Record<string, string>;
   body: string;
-  isBase64Encoded: false;
+  isBase64Encoded: boolean;
 }
 
 let master: Promise<{ master: Master; trigger?: TickTriggerNotifier }> | undefined;
@@ -55,16 +51,9 @@ export function containerMaster(env: NodeJS.ProcessEnv = process.env): Promise<{
     const m = new Master({ store: storeFromEnv(env), canStream: false, authenticator: await authenticatorForRegion(env), log, ...(trigger ? { notifier: trigger } : {}) });
     // Peers, cross-region services and federated jobs are served from this region's table; the
     // tick sends gossip and decides, the receiver Lambda receives.
-    if (env.STRATUS_PEERS !== undefined && env.STRATUS_REGION) {
-      const { federation, controller } = withFederatedJobs(
-        (federatedJobs) => sqsFederationFromEnv(m.registry, { leader: m.lease, receive: false, sendLoop: false, federatedJobs }, env),
-        { jobs: registryJobs(m.registry), leader: m.lease, ...peerHeaders(env) },
-      );
-      federationRoutes(m.api, federation);
-      federatedJobsRoutes(m.api, controller);
-    }
+    attachFederationFromEnv(m, { run: 'routes' }, env);
     // The autoscaler's rules and activity are read and written through this API; the tick runs it.
-    if (env.STRATUS_AGENT_GROUPS) autoscalerRoutes(m.api, new Autoscaler({ provider: ec2ProviderFromEnv(env) }));
+    if (env.STRATUS_AGENT_GROUPS) autoscalerRoutes(m.api, new Autoscaler({ provider: ec2ProviderFromEnv(env) }), m.registry);
     return { master: m, ...(trigger ? { trigger } : {}) };
   })();
   master.catch(() => (master = undefined)); // a failed start (e.g. the secret unreadable) is retried next time
@@ -87,6 +76,7 @@ export function toHttpRequest(event: ApiGatewayV2Event): HttpRequest {
 export async function handleApiGatewayEvent(m: Master, event: ApiGatewayV2Event): Promise<ApiGatewayV2Result> {
   const response = await m.api.handle(toHttpRequest(event));
   if (isStream(response)) throw new Error('a streaming response reached the API Gateway handler'); // canStream is false
+  if (isRaw(response)) return { statusCode: response.status, headers: response.headers, body: response.raw.toString('base64'), isBase64Encoded: true };
   const body = response.body === undefined ? '' : JSON.stringify(response.body);
   return {
     statusCode: response.status,

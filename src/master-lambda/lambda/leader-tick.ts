@@ -1,13 +1,12 @@
-import { sqsFederationFromEnv } from '../federation/env.js';
-import { registryJobs } from '../federation/federated-controller.js';
-import { peerHeaders } from '../federation/peer-auth.js';
-import { withFederatedJobs } from '../federation/with-federated-jobs.js';
-import { regionApiUrl } from './region-api-url.js';
 // Specific modules, not the autoscaler's index: the Lambda bundle must not pull in the local provider (agents, Docker).
-import { attachAutoscaler } from '../autoscaler/attach.js';
-import { ec2ProviderFromEnv } from '../autoscaler/ec2-provider.js';
-import { registryPendingTasks } from '../autoscaler/pending-source.js';
-import { Master, storeFromEnv } from './master.js';
+import { attachAutoscaler } from '../../autoscaler/attach.js';
+import { ec2ProviderFromEnv } from '../../autoscaler/ec2-provider.js';
+import { registryPendingTasks } from '../../autoscaler/pending-source.js';
+import { sleep } from '../../core/sleep.js';
+import { attachFederationFromEnv } from '../../federation/env.js';
+import { storeFromEnv } from '../../state/store-from-env.js';
+import { Master } from '../master.js';
+import { regionApiUrl } from './region-api-url.js';
 
 // The scheduled / triggered Lambda: contends for the leader lease and, while leader, runs
 // the leader's duties (allocation rounds, offer and health timeouts) every interval for most
@@ -29,7 +28,7 @@ export async function runTick(m: Master, budgetMs: number): Promise<{ rounds: nu
       leader = true;
       await m.leader.runOnce();
     }
-    await new Promise((r) => setTimeout(r, Math.min(interval, Math.max(0, deadline - Date.now()))));
+    await sleep(Math.min(interval, Math.max(0, deadline - Date.now())));
   }
   await m.lease.release();
   return { rounds: m.leader.stats.rounds - roundsBefore, leader };
@@ -44,13 +43,7 @@ export async function tickMaster(env: NodeJS.ProcessEnv = process.env): Promise<
   const m = new Master({ store: storeFromEnv(env), canStream: false });
   if (env.STRATUS_PEERS !== undefined && env.STRATUS_REGION) {
     const api = await regionApiUrl(m.registry);
-    const { federation, controller } = withFederatedJobs(
-      (federatedJobs) =>
-        sqsFederationFromEnv(m.registry, { leader: m.lease, receive: false, sendLoop: false, federatedJobs, ...(api ? { api } : {}), log: m.ctx.log.child({ component: 'federation' }) }, env),
-      { jobs: registryJobs(m.registry), leader: m.lease, ...peerHeaders(env) },
-    );
-    m.addDuty(federation.duty);
-    m.addDuty(controller.duty);
+    attachFederationFromEnv(m, { run: 'leader-duties', ...(api ? { api } : {}) }, env);
   }
   // The tick waits for each autoscaler pass: the invocation must not end with one half done.
   if (env.STRATUS_AGENT_GROUPS) {

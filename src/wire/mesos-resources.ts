@@ -1,10 +1,12 @@
 import { z } from 'zod';
-import { ValidationError } from '../../core/errors.js';
-import { MAX_PORT, normalizeRanges, resources, type PortRange, type Resources } from '../../core/resources.js';
+import { ValidationError } from '../core/errors.js';
+import { MAX_PORT, normalizeRanges, resources, type PortRange, type Resources } from '../core/resources.js';
 import { finiteNumber, parse } from './validate.js';
 
-// Mesos's Resource list <-> fixed-point Resources. Repeated names are summed, as Mesos does
-// with resources of several roles; names Stratus does not track are refused, never dropped.
+// Mesos's Resource JSON, shared by the master (decoding what frameworks and agents send,
+// encoding offers), the agent (registering its resources) and the SDK (reading offers,
+// building TaskInfos). Repeated names are summed, as Mesos does with resources of several
+// roles; names Stratus does not track are refused by the master, never dropped.
 
 const range = z.object({ begin: z.number().int().min(0).max(MAX_PORT), end: z.number().int().min(0).max(MAX_PORT) });
 
@@ -23,6 +25,7 @@ export const mesosResources = z.array(mesosResource).max(256);
 
 const SCALARS = new Set(['cpus', 'mem', 'disk', 'network']);
 
+/** Strict: a Resource list from outside into fixed-point Resources, refusing what Stratus does not offer. */
 export function decodeResources(value: unknown, field: string): Resources {
   const list = parse(mesosResources, value, field);
   const sums = { cpus: 0, mem: 0, disk: 0, network: 0 };
@@ -66,7 +69,28 @@ export function encodeResources(r: Resources, role?: string): MesosResource[] {
   return out;
 }
 
-/** Mesos attributes (TEXT) <-> a string map. */
-export function encodeAttributes(a: Readonly<Record<string, string>>): { name: string; type: 'TEXT'; text: { value: string } }[] {
-  return Object.entries(a).map(([name, value]) => ({ name, type: 'TEXT', text: { value } }));
+/** Totals in user units (cores, MiB, Mbps). */
+export interface ResourceTotals {
+  readonly cpus: number;
+  readonly mem: number;
+  readonly disk: number;
+  readonly network: number;
+  readonly ports: readonly PortRange[];
+}
+
+/**
+ * Lenient: what a client reads from a master (an offer), summed in user units. Names it does
+ * not know are skipped, since a newer master may offer more kinds of resources.
+ */
+export function sumResources(list: readonly MesosResource[]): ResourceTotals {
+  const sums = { cpus: 0, mem: 0, disk: 0, network: 0 };
+  const ports: PortRange[] = [];
+  for (const r of list) {
+    if (SCALARS.has(r.name) && r.scalar) sums[r.name as keyof typeof sums] += r.scalar.value;
+    else if (r.name === 'ports' && r.ranges) ports.push(...r.ranges.range);
+  }
+  ports.sort((a, b) => a.begin - b.begin);
+  // Three decimals, as Mesos rounds scalars: sums of 0.1 stay exact.
+  const round = (v: number): number => Math.round(v * 1000) / 1000;
+  return { cpus: round(sums.cpus), mem: round(sums.mem), disk: round(sums.disk), network: round(sums.network), ports };
 }

@@ -1,7 +1,7 @@
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { awsClientConfig } from '../state/aws-config.js';
-import type { Logger } from './logger.js';
-import type { Notifier, Topic } from './notifier.js';
+import { awsClientConfig } from '../../state/aws-config.js';
+import type { Logger } from '../../core/logger.js';
+import type { Notifier, Topic } from '../notifier.js';
 
 // Behind API Gateway no process stays up to run allocation rounds, so a state change that
 // needs one (a decline, a finished task, a new framework) invokes the tick Lambda

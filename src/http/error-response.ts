@@ -1,9 +1,10 @@
-import { StratusError, type ErrorCode } from '../../core/errors.js';
-import type { Logger } from '../logger.js';
+import { StratusError, type ErrorCode } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { ApiError } from '../wire/api-error.js';
 import type { JsonResponse } from './types.js';
 
-// Domain errors become 4xx JSON bodies naming the field; anything else is a 500 that says
-// nothing about internals (the log has the details).
+// Errors become JSON bodies naming the field: domain errors by their code, ApiErrors by their
+// status; anything else is a 500 that says nothing about internals (the log has the details).
 
 const STATUS: Record<ErrorCode, number> = {
   VALIDATION: 400,
@@ -17,18 +18,8 @@ const STATUS: Record<ErrorCode, number> = {
   UNAVAILABLE: 503,
 };
 
-export class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly field?: string,
-  ) {
-    super(message);
-  }
-}
-
 export function errorResponse(e: unknown, log: Logger): JsonResponse {
-  if (e instanceof HttpError) return { status: e.status, body: { error: e.message, ...(e.field ? { field: e.field } : {}) } };
+  if (e instanceof ApiError) return { status: e.status, body: { error: e.message, ...(e.field ? { field: e.field } : {}) } };
   if (e instanceof StratusError) {
     const status = STATUS[e.code];
     // 503s are transient (no leader yet, a busy item): say when to come back, as Mesos clients expect.
@@ -36,5 +27,5 @@ export function errorResponse(e: unknown, log: Logger): JsonResponse {
     return { status, headers, body: { error: e.message, ...(e.field ? { field: e.field } : {}), code: e.code } };
   }
   log.error('internal error', { error: e });
-  return { status: 500, body: { error: 'internal error; see the master log' } };
+  return { status: 500, body: { error: 'internal error; see the log' } };
 }

@@ -1,5 +1,5 @@
-import { ValidationError } from '../../core/errors.js';
-import { HttpError } from './errors.js';
+import { ValidationError } from '../core/errors.js';
+import { ApiError } from '../wire/api-error.js';
 import type { HttpRequest } from './types.js';
 
 // Every JSON route reads its body the same way: 415 unless it is JSON, 400 naming 'body' when
@@ -8,7 +8,7 @@ import type { HttpRequest } from './types.js';
 export function parseJsonBody(req: HttpRequest): unknown {
   const type = req.headers['content-type'] ?? 'application/json';
   if (!/application\/json/i.test(type)) {
-    throw new HttpError(415, `Content-Type ${type} is not supported: Stratus speaks the Mesos v1 API in JSON (application/json)`, 'Content-Type');
+    throw new ApiError(415, `Content-Type ${type} is not supported: Stratus speaks the Mesos v1 API in JSON (application/json)`, 'Content-Type');
   }
   if (req.body.trim() === '') throw new ValidationError('the request body is empty', 'body');
   try {

@@ -1,0 +1,104 @@
+import type { ExtensibleMaster } from '../master-lambda/extension.js';
+import type { FederationConfig } from './config.js';
+import type { FederatedJobsConfig } from './federated-config.js';
+import { FederatedJobsController, registryJobs, type LocalJobs } from './federated-controller.js';
+import { federatedJobsRoutes } from './federated-routes.js';
+import { Federation, type FederationOptions } from './federation.js';
+import type { GossipTransport } from './gossip-transport.js';
+import type { RegionJobs } from './region-jobs.js';
+import { federationRoutes } from './routes.js';
+
+// One call for every entry point to give a master its federation: gossip (digests to and from
+// peers, failure detection) and federated jobs (a controller deciding the jobs this region owns),
+// their routes, and how they run. Beside attachAutoscaler (src/autoscaler/attach.ts).
+//
+//   const fed = attachFederation(master, { region, peers, transport, run: 'process' });
+//   ...
+//   await fed.stop();
+
+/**
+ * How the federation runs in this process:
+ * - `process`: its own loops (send on the lease holder, receive, decide), routes mounted;
+ *   `stratus master`, `stratus dev`.
+ * - `leader-duties`: the master's leader duties drive sending and deciding, nothing received,
+ *   no routes; the scheduled leader Lambda.
+ * - `routes`: routes only, served from the region's table; the API Lambda.
+ */
+export type FederationRunMode = 'process' | 'leader-duties' | 'routes';
+
+export interface AttachFederationOptions {
+  readonly region: string;
+  readonly peers: readonly string[];
+  readonly transport: GossipTransport;
+  readonly run: FederationRunMode;
+  /** This region's API URL, advertised to peers. */
+  readonly api?: string;
+  /** The region's jobs for federated jobs (default: from the master's Registry); false leaves federated jobs out. */
+  readonly jobs?: LocalJobs | false;
+  /** Reaches a region's jobs framework (default: this one in process, peers over HTTP). */
+  readonly regionJobs?: (region: string, api: string | undefined) => RegionJobs | undefined;
+  /** Headers for peers' jobs APIs (the operator credential peers accept). */
+  readonly peerHeaders?: Record<string, string>;
+  readonly config?: Partial<FederationConfig>;
+  readonly jobsConfig?: Partial<FederatedJobsConfig>;
+  /** Extra Federation options (clocks, a separate peer registry in tests). */
+  readonly federation?: Partial<Omit<FederationOptions, 'region' | 'peers' | 'registry' | 'transport' | 'leader'>>;
+}
+
+export interface AttachedFederation {
+  readonly federation: Federation;
+  readonly controller?: FederatedJobsController;
+  stop(): Promise<void>;
+}
+
+export function attachFederation(master: ExtensibleMaster, options: AttachFederationOptions): AttachedFederation {
+  const log = master.ctx.log.child({ component: 'federation', region: options.region });
+  const jobs = options.jobs === false ? undefined : (options.jobs ?? registryJobs(master.registry));
+  // The Federation's digest carries the controller's summaries; the controller reads the
+  // Federation's peers. The Federation asks for summaries only once running, after both exist.
+  const ref: { controller?: FederatedJobsController } = {};
+  const federation = new Federation({
+    ...options.federation,
+    region: options.region,
+    peers: options.peers,
+    registry: master.registry,
+    transport: options.transport,
+    leader: master.lease,
+    log,
+    ...(options.config ? { config: options.config } : {}),
+    ...(options.api ? { api: options.api } : {}),
+    ...(jobs ? { federatedJobs: () => ref.controller?.summaries() ?? Promise.resolve([]) } : {}),
+    ...(options.run !== 'process' ? { receive: false, sendLoop: false } : {}),
+  });
+  const controller = jobs
+    ? (ref.controller = new FederatedJobsController({
+        federation,
+        jobs,
+        leader: master.lease,
+        log: master.ctx.log.child({ component: 'federated-jobs', region: options.region }),
+        ...(options.regionJobs ? { regionJobs: options.regionJobs } : {}),
+        ...(options.peerHeaders ? { peerHeaders: options.peerHeaders } : {}),
+        ...(options.jobsConfig ? { config: options.jobsConfig } : {}),
+      }))
+    : undefined;
+  if (options.run !== 'leader-duties') {
+    federationRoutes(master.api, federation);
+    if (controller) federatedJobsRoutes(master.api, controller);
+  }
+  if (options.run === 'leader-duties') {
+    master.addDuty(federation.duty);
+    if (controller) master.addDuty(controller.duty);
+  }
+  if (options.run === 'process') {
+    federation.start();
+    controller?.start();
+  }
+  return {
+    federation,
+    ...(controller ? { controller } : {}),
+    stop: async () => {
+      await controller?.stop();
+      await federation.stop();
+    },
+  };
+}

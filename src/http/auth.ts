@@ -1,0 +1,44 @@
+import type { HttpRequest } from './types.js';
+
+// Who is calling. Every route asks this port: `stratus dev` runs with open access (like a fresh
+// Mesos master), a deployed region with credentials (src/master-lambda/http/credentials.ts).
+
+export interface FrameworkCaller {
+  /** The authenticated principal; undefined when authentication is off. */
+  readonly principal?: string;
+  /** Roles the principal may subscribe to; undefined = any. */
+  readonly roles?: readonly string[];
+}
+
+export interface Authenticator {
+  /** Throws UnauthenticatedError (401) when credentials are missing or wrong. */
+  framework(req: HttpRequest): Promise<FrameworkCaller>;
+  /** Checks the agent credential; `agentId` is the agent the call acts for, when there is one. */
+  agent(req: HttpRequest, agentId?: string): Promise<void>;
+  operator(req: HttpRequest): Promise<void>;
+}
+
+export const openAccess: Authenticator = {
+  framework: async () => ({}),
+  agent: async () => {},
+  operator: async () => {},
+};
+
+/**
+ * Who may call a route, checked by the router before the handler runs. Routes whose handler
+ * needs the caller's identity (the scheduler and agent APIs) take `open` and ask the
+ * Authenticator themselves.
+ */
+export type Access = 'open' | 'operator' | 'framework-or-operator';
+
+export async function authorize(auth: Authenticator, access: Access, req: HttpRequest): Promise<void> {
+  if (access === 'operator') return auth.operator(req);
+  if (access === 'framework-or-operator') {
+    try {
+      await auth.operator(req);
+    } catch (e) {
+      if ((e as { code?: unknown }).code !== 'UNAUTHENTICATED') throw e;
+      await auth.framework(req);
+    }
+  }
+}
