@@ -1,5 +1,6 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import { layersPlugin } from './eslint/layers.js';
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'cdk.out/**', 'cdk/cdk.out/**', '.venv/**', 'bench/peers/**/target/**', 'bench/results/**'] },
@@ -11,6 +12,12 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-constant-condition': ['error', { checkLoops: false }],
     },
+  },
+  {
+    // Imports between parts of src/ point one way (eslint/layers.js).
+    files: ['src/**/*.ts'],
+    plugins: { stratus: layersPlugin },
+    rules: { 'stratus/layers': 'error' },
   },
   {
     files: ['**/*.js', '**/*.mjs'],
