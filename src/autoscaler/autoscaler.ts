@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import { GROUP_ATTRIBUTE, INSTANCE_ID_ATTRIBUTE, ZONE_ATTRIBUTE, type Agent } from '../core/agent.js';
 import { ConflictError, FencedError, NotFoundError } from '../core/errors.js';
 import { isEmpty } from '../core/resources.js';

@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import { ConflictError, FencedError, NotFoundError } from '../core/errors.js';
 import { JobsApi } from '../jobs/api.js';
 import { registryAgents } from '../jobs/agents.js';

@@ -1,5 +1,4 @@
 import { sleep } from '../core/sleep.js';
-import { performance } from 'node:perf_hooks';
 import { FencedError } from '../core/errors.js';
 import type { LeaderDuty } from '../master-lambda/extension.js';
 import { createLogger, type Logger } from '../core/logger.js';

@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import { planBatches } from './batching.js';
 import type { GossipTransport, IncomingMessage, OutgoingMessage, ReceiveOptions, SendResult } from './gossip-transport.js';
 

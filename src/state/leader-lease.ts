@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import { randomUUID } from 'node:crypto';
 import { TransactionConflict, type Item, type ItemStore } from './item-store.js';
 import { keys } from './keys.js';

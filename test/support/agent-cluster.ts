@@ -11,6 +11,7 @@ import { Master } from '../../src/master-lambda/master.js';
 import { startLocalServer, type RunningServer } from '../../src/master-lambda/local-server.js';
 import { MemoryItemStore } from '../../src/state/memory-item-store.js';
 import { frameworkInfo, StreamingFramework, type Json, type OfferJson, type StatusJson } from './scheduler-client.js';
+import { waitUntil } from './wait.js';
 
 // A real master in-process, a raw-HTTP Mesos framework and helpers for agent daemon tests:
 // a proxy between agent and master (cut the link, record heartbeats, tamper with work), the
@@ -21,13 +22,6 @@ export const CLI_MAIN = join(ROOT, 'dist/src/cli/main.js');
 
 export const testLogger = (name: string): Logger => (process.env.STRATUS_TEST_LOG ? createLogger(name, 'debug') : silentLogger);
 
-export async function waitUntil(pred: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await pred())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 export interface TestMaster {
   readonly master: Master;
@@ -101,22 +95,31 @@ export class TestFramework {
   }
 
   /** The agent's live offers: those OFFERS events brought that the master still holds. */
-  async offers(agentId: string, timeoutMs = 15_000): Promise<OfferJson[]> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const seen = new Map<string, OfferJson>();
-      for (const e of this.f.events) for (const o of e.offers?.offers ?? []) if (o.agent_id.value === agentId) seen.set(o.id.value, o);
-      const live: OfferJson[] = [];
-      for (const o of seen.values()) if ((await this.tm.master.registry.getOffer(o.id.value)) !== undefined) live.push(o);
-      if (live.length > 0) return live;
-      if (Date.now() > deadline) throw new Error(`no live offer from agent ${agentId} within ${timeoutMs} ms`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+  /**
+   * The agent's live offers, once together they hold `need` (cpus, MiB): resources a task
+   * before released may still be on their way back (a container that just ended).
+   */
+  async offers(agentId: string, need: { cpus: number; mem: number } = { cpus: 0, mem: 0 }, timeoutMs = 30_000): Promise<OfferJson[]> {
+    const scalar = (o: OfferJson, name: string): number => o.resources.filter((r) => r.name === name).reduce((n, r) => n + (r.scalar?.value ?? 0), 0);
+    return waitUntil(
+      async () => {
+        const seen = new Map<string, OfferJson>();
+        for (const e of this.f.events) for (const o of e.offers?.offers ?? []) if (o.agent_id.value === agentId) seen.set(o.id.value, o);
+        const live: OfferJson[] = [];
+        for (const o of seen.values()) if ((await this.tm.master.registry.getOffer(o.id.value)) !== undefined) live.push(o);
+        const fits = live.length > 0 && live.reduce((n, o) => n + scalar(o, 'cpus'), 0) >= need.cpus - 1e-9 && live.reduce((n, o) => n + scalar(o, 'mem'), 0) >= need.mem;
+        return fits && live;
+      },
+      timeoutMs,
+      `live offers from agent ${agentId} holding ${need.cpus} cpus and ${need.mem} MiB`,
+      50,
+    );
   }
 
-  /** Launches on the agent with all its live offers (Mesos lets one ACCEPT take several). */
+  /** Launches on the agent with all its live offers (Mesos lets one ACCEPT take several), once they fit the tasks. */
   async launch(agentId: string, tasks: readonly TaskDef[]): Promise<void> {
-    const offers = await this.offers(agentId);
+    const need = tasks.reduce((n, t) => ({ cpus: n.cpus + (t.cpus ?? 0.1), mem: n.mem + (t.mem ?? 32) }), { cpus: 0, mem: 0 });
+    const offers = await this.offers(agentId, need);
     const r = await this.f.call({
       type: 'ACCEPT',
       accept: { offer_ids: offers.map((o) => o.id), operations: [{ type: 'LAUNCH', launch: { task_infos: tasks.map((t) => taskInfo(agentId, t)) } }], filters: { refuse_seconds: 0 } },

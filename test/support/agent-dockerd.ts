@@ -3,6 +3,7 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Docker from 'dockerode';
+import { waitUntil } from './wait.js';
 
 // A second, private Docker engine for tests that stop and restart the engine under an agent:
 // the shared dockerd at /var/run/docker.sock serves everyone else's tests and is never touched.
@@ -52,19 +53,21 @@ export class PrivateDockerd {
     this.child = child;
     this.exited = new Promise((r) => child.once('exit', () => r()));
     const docker = new Docker({ socketPath: this.socket });
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      if (spawnError) throw new Error(`a second dockerd cannot be started: ${spawnError.message}`);
-      if (child.exitCode !== null) throw new Error(`a second dockerd exited with ${child.exitCode}; its log:\n${this.logTail()}`);
-      try {
-        await docker.ping();
-        return;
-      } catch {
-        /* not yet */
-      }
-      if (Date.now() > deadline) throw new Error(`a second dockerd did not answer within ${timeoutMs} ms; its log:\n${this.logTail()}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await waitUntil(
+      async () => {
+        if (spawnError) throw new Error(`a second dockerd cannot be started: ${spawnError.message}`);
+        if (child.exitCode !== null) throw new Error(`a second dockerd exited with ${child.exitCode}; its log:\n${this.logTail()}`);
+        return docker.ping().then(
+          () => true,
+          () => false,
+        );
+      },
+      timeoutMs,
+      'a second dockerd to answer',
+      100,
+    ).catch((e: unknown) => {
+      throw new Error(`${(e as Error).message}; its log:\n${this.logTail()}`);
+    });
   }
 
   /** Copies an image from the shared engine (docker save | docker load). */

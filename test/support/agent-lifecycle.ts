@@ -8,8 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAgent, type AgentDaemon, type AgentEvent, type AgentOptions } from '../../src/agent/index.js';
 import { readTaskLog } from '../../src/cli/commands/logs.js';
 import { DOCKER_SOCKET, TEST_IMAGE } from './components.js';
-import { CLI_MAIN, containersOfAgent, MasterProxy, removeContainersOfAgent, startTestMaster, TestFramework, testLogger, waitUntil, type TaskDef, type TestMaster } from './agent-cluster.js';
+import { CLI_MAIN, containersOfAgent, MasterProxy, removeContainersOfAgent, startTestMaster, TestFramework, testLogger, type TaskDef, type TestMaster } from './agent-cluster.js';
 import type { Json } from './scheduler-client.js';
+import { waitUntil } from './wait.js';
 
 // The agent daemon's lifecycle through a real master and a raw Mesos framework, for one
 // containerizer: the Docker suite adds the Docker-only checks (limits, OOM, images).
@@ -145,10 +146,12 @@ export function agentLifecycleSuite(kind: 'docker' | 'process'): void {
       expect(end.state).toBe('TASK_KILLED');
       expect(Date.now() - t0).toBeLessThan(1_000 + 2_000);
       // A SIGTERM-proof task is SIGKILLed once the grace from the KILL call runs out.
-      const stubborn = task('stubborn', 'trap "" TERM; sleep 600');
+      const stubborn = task('stubborn', 'trap "" TERM; echo trapped; sleep 600');
       await fw.launch(agent.agentId!, [stubborn]);
       await fw.waitState(stubborn.id, 'TASK_RUNNING');
-      await new Promise((r) => setTimeout(r, 300));
+      // SIGTERM is ignored only once the shell has set its trap.
+      const trapped = async (): Promise<boolean> => (await readTaskLog({ taskId: stubborn.id, frameworkId: fw.id, stream: 'stdout', agent: agent.endpoint!, master: '' })).data.toString().includes('trapped');
+      await waitUntil(trapped, 10_000, 'the stubborn task to set its trap');
       const t1 = Date.now();
       await fw.kill(agent.agentId!, stubborn.id, 1_000);
       expect((await fw.waitTerminal(stubborn.id, 10_000)).state).toBe('TASK_KILLED');

@@ -2,7 +2,7 @@ import type { FederatedJobView } from '../../src/federation/federated-views.js';
 import type { GossipTransport, IncomingMessage, OutgoingMessage, ReceiveOptions, SendResult } from '../../src/federation/gossip-transport.js';
 import { childName } from '../../src/federation/child-job.js';
 import type { Master } from '../../src/master-lambda/master.js';
-import { waitFor } from './jobs-cluster.js';
+import { waitUntil } from './wait.js';
 
 // Helpers for federated jobs on real regions (masters, jobs frameworks, simulated agents):
 // a transport switch that cuts a region off (no sends, no receives), and counts of RUNNING
@@ -55,7 +55,7 @@ export const total = (counts: Record<string, number>): number => Object.values(c
 
 /** Waits until `probe(counts)` holds for the job's running counts; returns them. */
 export function waitCounts(masters: ReadonlyMap<string, Master>, id: string, probe: (c: Record<string, number>) => boolean, timeoutMs: number, what: string): Promise<Record<string, number>> {
-  return waitFor(
+  return waitUntil(
     async () => {
       const c = await runningPerRegion(masters, id);
       return probe(c) ? c : undefined;

@@ -1,6 +1,7 @@
 import { JobsClient, startJobsFramework, type JobDetail, type JobsTiming, type RunningJobs, type StartJobsOptions } from '../../src/jobs/index.js';
 import { createLogger } from '../../src/core/logger.js';
-import { waitFor, type TestCluster } from './jobs-cluster.js';
+import type { TestCluster } from './jobs-cluster.js';
+import { waitUntil } from './wait.js';
 
 // Runs the jobs framework against a TestCluster with short timings, its API on the master.
 
@@ -43,7 +44,7 @@ export function runningByZone(job: JobDetail): Record<string, number> {
 
 /** Waits until the job has `n` running instances (and nothing else live), returning it. */
 export function waitRunning(c: JobsClient, name: string, n: number, timeoutMs = 15_000): Promise<JobDetail> {
-  return waitFor(
+  return waitUntil(
     async () => {
       const job = await c.get(name);
       return job.counts.running === n && job.instances.length === n ? job : undefined;

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { sleep } from '../../src/core/sleep.js';
 
 // A minimal agent for master tests: it speaks the agent-facing HTTP API for real (register,
 // heartbeat, long-poll work, status updates with uuids, a resend journal, acknowledgements)
@@ -130,7 +131,7 @@ export class TestAgent {
         }
       } catch {
         if (!this.running) return;
-        await new Promise((r) => setTimeout(r, 200));
+        await sleep(200); // the master is away: try again shortly
       }
     }
   }

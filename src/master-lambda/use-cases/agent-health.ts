@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import { isTerminal } from '../../core/task-state.js';
 import type { MasterContext } from '../master-context.js';
 import { retryOnConflict } from '../retry.js';

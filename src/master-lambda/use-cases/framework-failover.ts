@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import type { MasterContext } from '../master-context.js';
 import { checkInterval } from './agent-health.js';
 import { retryOnConflict } from '../retry.js';

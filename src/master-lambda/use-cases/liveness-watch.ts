@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import type { Liveness } from '../../state/registry.js';
 
 // Who has gone quiet, judged without comparing clocks across machines: the leader notes when

@@ -3,6 +3,7 @@ import { federateInProcess, type InProcessFederation } from '../../../src/federa
 import type { JsonResponse } from '../../../src/http/types.js';
 import { silentLogger } from '../../../src/core/logger.js';
 import { Master } from '../../../src/master-lambda/master.js';
+import { waitUntil } from '../../support/wait.js';
 
 // `stratus dev --regions a,b,c` wiring on real timers: three in-memory masters gossiping
 // every 40 ms through the in-process transport.
@@ -22,15 +23,11 @@ describe('in-process federation (stratus dev --regions)', () => {
       return { name, master, api: `http://127.0.0.1/${name}` };
     });
     fed = federateInProcess(regions, { intervalMs: 40, receiveWaitMs: 200 });
-    const deadline = Date.now() + 5_000;
     const allAlive = async (): Promise<boolean> => {
       for (const f of fed!.federations.values()) if ((await f.peers()).some((p) => p.state !== 'alive')) return false;
       return true;
     };
-    while (!(await allAlive())) {
-      if (Date.now() > deadline) throw new Error('no convergence');
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await waitUntil(allAlive, 5_000, 'every region to see its peers alive', 20);
     const res = (await regions[0]!.master.api.handle({ method: 'GET', path: '/api/v1/federation/peers', query: new URLSearchParams(), headers: {}, body: '' })) as JsonResponse;
     expect(res.body).toMatchObject({ region: 'a', peers: [{ name: 'b', state: 'alive' }, { name: 'c', state: 'alive' }] });
     const digests = await fed.federations.get('a')!.peerDigests();
@@ -39,10 +36,7 @@ describe('in-process federation (stratus dev --regions)', () => {
     // Stopping one region's federation: the others suspect it after 3 intervals.
     await fed.federations.get('c')!.stop();
     const t0 = Date.now();
-    while ((await fed.federations.get('a')!.peers()).find((p) => p.name === 'c')!.state === 'alive') {
-      if (Date.now() - t0 > 3_000) throw new Error('c never became suspect');
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await waitUntil(async () => (await fed!.federations.get('a')!.peers()).find((p) => p.name === 'c')!.state !== 'alive', 3_000, 'c to become suspect', 10);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(2 * 40);
   });
 });

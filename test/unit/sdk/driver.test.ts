@@ -4,7 +4,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { UnauthenticatedError } from '../../../src/core/errors.js';
 import type { Authenticator } from '../../../src/http/auth.js';
 import { mesosResources, SchedulerCallError, SchedulerDriver, type Offer, type SchedulerDriverOptions, type TaskInfo, type TaskStatus } from '../../../src/sdk/index.js';
-import { TestCluster, waitFor } from '../../support/jobs-cluster.js';
+import { TestCluster } from '../../support/jobs-cluster.js';
+import { waitUntil } from '../../support/wait.js';
 
 // The scheduler driver against a real in-process master and simulated agents.
 
@@ -32,7 +33,7 @@ class Recorder {
     return this.updates.find((u) => u.taskId === taskId && u.state === state);
   }
   nextOffer(after = 0): Promise<Offer> {
-    return waitFor(() => this.offers[after], 10_000, 'an offer');
+    return waitUntil(() => this.offers[after], 10_000, 'an offer');
   }
 }
 
@@ -74,10 +75,10 @@ describe('SchedulerDriver', () => {
     expect(offer.resources.cpus).toBe(4);
     expect(offer.attributes).toEqual({ zone: 'a' });
     await d.launch([offer.id], [task(offer, 't1', 'sleep 0.2')]);
-    await waitFor(() => r.state('t1', 'TASK_FINISHED'), 10_000, 'TASK_FINISHED');
+    await waitUntil(() => r.state('t1', 'TASK_FINISHED'), 10_000, 'TASK_FINISHED');
     expect(r.updates.filter((u) => u.taskId === 't1').map((u) => u.state)).toEqual(['TASK_STARTING', 'TASK_RUNNING', 'TASK_FINISHED']);
     // Every update was acknowledged: the agent's journal drains.
-    await waitFor(() => agent.journal.length === 0, 5_000, 'acknowledgements to reach the agent');
+    await waitUntil(() => agent.journal.length === 0, 5_000, 'acknowledgements to reach the agent');
   });
 
   it('delivers the same lifecycle by long-poll, and falls back to it when the master cannot stream', async () => {
@@ -89,9 +90,9 @@ describe('SchedulerDriver', () => {
     expect(d.mode).toBe('poll');
     const offer = await r.nextOffer();
     await d.launch([offer.id], [task(offer, 'p1', 'run forever')]);
-    await waitFor(() => r.state('p1', 'TASK_RUNNING'), 10_000, 'TASK_RUNNING');
+    await waitUntil(() => r.state('p1', 'TASK_RUNNING'), 10_000, 'TASK_RUNNING');
     await d.kill('p1', offer.agentId);
-    await waitFor(() => r.state('p1', 'TASK_KILLED'), 10_000, 'TASK_KILLED');
+    await waitUntil(() => r.state('p1', 'TASK_KILLED'), 10_000, 'TASK_KILLED');
   });
 
   it('declines with a refusal filter, suppresses and revives', async () => {
@@ -130,7 +131,7 @@ describe('SchedulerDriver', () => {
     first.d.start();
     const offer = await first.r.nextOffer();
     await first.d.launch([offer.id], [task(offer, 'kept', 'run forever')]);
-    await waitFor(() => first.r.state('kept', 'TASK_RUNNING'), 10_000, 'TASK_RUNNING');
+    await waitUntil(() => first.r.state('kept', 'TASK_RUNNING'), 10_000, 'TASK_RUNNING');
     const frameworkId = first.d.frameworkId!;
     await first.d.stop();
 
@@ -139,14 +140,14 @@ describe('SchedulerDriver', () => {
     const results: { statuses: ReadonlyMap<string, TaskStatus>; unanswered: readonly string[] }[] = [];
     second.d.on('reconciled', (r) => void results.push(r));
     second.d.start();
-    const result = await waitFor(() => results[0], 10_000, 'reconciliation');
+    const result = await waitUntil(() => results[0], 10_000, 'reconciliation');
     expect(second.d.frameworkId).toBe(frameworkId);
     expect(result.unanswered).toEqual([]);
     expect(result.statuses.get('kept')).toMatchObject({ state: 'TASK_RUNNING', reason: 'REASON_RECONCILIATION' });
     // PARTITION_AWARE (the default capability): a task the master does not know is UNKNOWN.
     expect(result.statuses.get('ghost')?.state).toBe('TASK_UNKNOWN');
     // The implicit reconcile that follows reports the running task once more.
-    await waitFor(() => second.r.updates.filter((u) => u.taskId === 'kept').length >= 2, 5_000, 'the implicit answer');
+    await waitUntil(() => second.r.updates.filter((u) => u.taskId === 'kept').length >= 2, 5_000, 'the implicit answer');
   });
 
   it('retries an explicit reconcile with backoff until it is answered', async () => {
@@ -177,19 +178,19 @@ describe('SchedulerDriver', () => {
     d.start();
     const offer = await r.nextOffer();
     await d.launch([offer.id], [task(offer, 'survivor', 'run forever')]);
-    await waitFor(() => r.state('survivor', 'TASK_RUNNING'), 10_000, 'TASK_RUNNING');
+    await waitUntil(() => r.state('survivor', 'TASK_RUNNING'), 10_000, 'TASK_RUNNING');
     const id = d.frameworkId;
     const streamBefore = d.streamId;
     cluster.server.server.closeAllConnections();
-    await waitFor(() => r.events.includes('disconnected'), 5_000, 'disconnected');
-    await waitFor(() => r.events.filter((e) => e === 'subscribed').length === 2, 5_000, 'a second subscription');
+    await waitUntil(() => r.events.includes('disconnected'), 5_000, 'disconnected');
+    await waitUntil(() => r.events.filter((e) => e === 'subscribed').length === 2, 5_000, 'a second subscription');
     expect(d.frameworkId).toBe(id);
     expect(d.streamId).not.toBe(streamBefore);
     // The reconciliation after resubscribing reports the task that kept running.
-    await waitFor(() => r.updates.some((u) => u.taskId === 'survivor' && u.reason === 'REASON_RECONCILIATION' && u.state === 'TASK_RUNNING'), 5_000, 'the reconcile answer');
+    await waitUntil(() => r.updates.some((u) => u.taskId === 'survivor' && u.reason === 'REASON_RECONCILIATION' && u.state === 'TASK_RUNNING'), 5_000, 'the reconcile answer');
     // Calls work on the new stream.
     await d.kill('survivor');
-    await waitFor(() => r.state('survivor', 'TASK_KILLED'), 10_000, 'TASK_KILLED');
+    await waitUntil(() => r.state('survivor', 'TASK_KILLED'), 10_000, 'TASK_KILLED');
   });
 
   it('treats missed heartbeats as a dropped connection and resubscribes', async () => {
@@ -212,7 +213,7 @@ describe('SchedulerDriver', () => {
     const { d, r } = driver({ master: `http://127.0.0.1:${(silent.address() as AddressInfo).port}`, heartbeatTimeoutFactor: 1.5, reconcileOnSubscribe: false });
     const started = Date.now();
     d.start();
-    await waitFor(() => subscribes.length >= 2, 6_000, 'a resubscription');
+    await waitUntil(() => subscribes.length >= 2, 6_000, 'a resubscription');
     const took = Date.now() - started;
     expect(took).toBeGreaterThanOrEqual(1400);
     expect(r.events).toContain('disconnected');
@@ -228,7 +229,7 @@ describe('SchedulerDriver', () => {
     const second = driver({ frameworkId: first.d.frameworkId! });
     second.d.start();
     await second.d.whenSubscribed(5_000);
-    await waitFor(() => first.r.events.includes('error'), 5_000, 'the ERROR event');
+    await waitUntil(() => first.r.events.includes('error'), 5_000, 'the ERROR event');
     expect(first.d.stopReason).toMatch(/failed over/);
     expect(first.d.subscribed).toBe(false);
     expect(second.d.subscribed).toBe(true);
@@ -260,7 +261,7 @@ describe('SchedulerDriver', () => {
     expect(seen).toContain('Bearer tok-1');
     const wrong = driver({ credentials: { principal: 'jobs', secret: 'nope' } });
     wrong.d.start();
-    await waitFor(() => wrong.r.events.includes('error'), 5_000, 'the refusal');
+    await waitUntil(() => wrong.r.events.includes('error'), 5_000, 'the refusal');
     expect(wrong.d.stopReason).toMatch(/401/);
   });
 
@@ -273,10 +274,10 @@ describe('SchedulerDriver', () => {
     await d.updateFramework({ name: 'sdk-test', user: 'test', labels: { team: 'infra' } });
     expect((await cluster.master.registry.getFramework(d.frameworkId!))?.info.labels).toEqual({ team: 'infra' });
     await d.launch([offer.id], [task(offer, 'doomed', 'run forever')]);
-    await waitFor(() => r.state('doomed', 'TASK_RUNNING'), 10_000, 'TASK_RUNNING');
+    await waitUntil(() => r.state('doomed', 'TASK_RUNNING'), 10_000, 'TASK_RUNNING');
     const id = d.frameworkId!;
     await d.teardown();
     expect(d.subscribed).toBe(false);
-    await waitFor(async () => (await cluster.master.registry.getTask(id, 'doomed'))?.state === 'KILLED', 10_000, 'the task killed');
+    await waitUntil(async () => (await cluster.master.registry.getTask(id, 'doomed'))?.state === 'KILLED', 10_000, 'the task killed');
   });
 });

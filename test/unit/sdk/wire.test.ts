@@ -1,38 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { backoffDelay } from '../../../src/core/backoff.js';
-import { readRecordIO, RecordIOError } from '../../../src/wire/recordio.js';
 import { decodeEvent } from '../../../src/sdk/wire.js';
 
-// What the driver reads off the wire: RecordIO framing, event validation, and its backoff.
-
-async function* chunks(...parts: string[]): AsyncGenerator<Uint8Array> {
-  for (const p of parts) yield Buffer.from(p);
-}
-
-async function collect(it: AsyncIterable<unknown>): Promise<unknown[]> {
-  const out: unknown[] = [];
-  for await (const v of it) out.push(v);
-  return out;
-}
-
-describe('readRecordIO', () => {
-  it('reassembles records split anywhere, including inside multi-byte characters', async () => {
-    const a = JSON.stringify({ type: 'HEARTBEAT' });
-    const b = JSON.stringify({ type: 'ERROR', error: { message: 'zoné' } });
-    const wire = `${Buffer.byteLength(a)}\n${a}${Buffer.byteLength(b)}\n${b}`;
-    const bytes = Buffer.from(wire);
-    const split = [bytes.subarray(0, 1), bytes.subarray(1, 7), bytes.subarray(7, bytes.length - 3), bytes.subarray(bytes.length - 3)];
-    async function* parts(): AsyncGenerator<Uint8Array> {
-      for (const p of split) yield p;
-    }
-    expect(await collect(readRecordIO(parts()))).toEqual([{ type: 'HEARTBEAT' }, { type: 'ERROR', error: { message: 'zoné' } }]);
-  });
-
-  it('refuses a broken length line and a truncated record', async () => {
-    await expect(collect(readRecordIO(chunks('x1\n{}')))).rejects.toBeInstanceOf(RecordIOError);
-    await expect(collect(readRecordIO(chunks('10\n{"a"')))).rejects.toThrow(/ended inside a record/);
-  });
-});
+// What the driver reads off the wire: events, validated and typed.
 
 describe('decodeEvent', () => {
   it('types offers: resources summed in user units, attributes as strings, role', () => {
@@ -67,14 +36,5 @@ describe('decodeEvent', () => {
     expect(decodeEvent({ type: 'INVERSE_OFFERS' })).toEqual({ type: 'UNKNOWN', rawType: 'INVERSE_OFFERS' });
     expect(decodeEvent('nope')).toMatchObject({ type: 'INVALID' });
     expect(decodeEvent({ type: 'SUBSCRIBED', subscribed: { framework_id: { value: 'f' } } })).toEqual({ type: 'SUBSCRIBED', frameworkId: 'f', heartbeatIntervalSeconds: 15 });
-  });
-});
-
-describe('backoffDelay', () => {
-  it('doubles from the initial delay up to the cap, jittered downwards only', () => {
-    const opts = { initialMs: 100, maxMs: 1000, jitter: 0 };
-    expect([1, 2, 3, 4, 5, 6].map((n) => backoffDelay(n, opts))).toEqual([100, 200, 400, 800, 1000, 1000]);
-    expect(backoffDelay(3, { initialMs: 100, maxMs: 1000, jitter: 0.5 }, () => 1)).toBe(200);
-    expect(backoffDelay(3, { initialMs: 100, maxMs: 1000, jitter: 0.5 }, () => 0)).toBe(400);
   });
 });

@@ -1,7 +1,0 @@
-import { describeWith } from '../support/components.js';
-import { freshDynamoStore } from '../support/dynamodb.js';
-import { registryContract } from '../contract/registry.contract.js';
-
-await describeWith(['aws'], 'DynamoDB on the local AWS endpoint', () => {
-  registryContract('DynamoDB', () => freshDynamoStore('registry'), { leaseScale: 4 });
-});
