@@ -25,7 +25,7 @@ export const OPERATOR_CALLS = [
 const scalarMap = z.record(z.string(), z.object({ value: finiteNumber }));
 const agentRef = z.object({ agent_id: idValue });
 
-export const operatorCall = z.discriminatedUnion('type', [
+export const operatorCallSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('GET_HEALTH') }),
   z.object({ type: z.literal('GET_STATE') }),
   z.object({ type: z.literal('GET_AGENTS') }),
@@ -57,7 +57,7 @@ export const operatorCall = z.discriminatedUnion('type', [
   z.object({ type: z.literal('MARK_AGENT_GONE'), mark_agent_gone: agentRef }),
   z.object({ type: z.literal('TEARDOWN'), teardown: z.object({ framework_id: idValue }) }),
 ]);
-export type OperatorCall = z.output<typeof operatorCall>;
+export type OperatorCall = z.output<typeof operatorCallSchema>;
 
 export function parseOperatorCall(body: unknown): OperatorCall {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ValidationError('the body must be a JSON object (a Mesos v1 operator Call)', 'body');
@@ -68,5 +68,5 @@ export function parseOperatorCall(body: unknown): OperatorCall {
   }
   const key = type.toLowerCase();
   if (!type.startsWith('GET_') && (body as Record<string, unknown>)[key] === undefined) throw new ValidationError(`a ${type} call needs the '${key}' field`, key);
-  return parse(operatorCall, body);
+  return parse(operatorCallSchema, body);
 }

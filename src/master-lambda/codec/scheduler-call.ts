@@ -60,7 +60,7 @@ const operation = z.object({
     .optional(),
 });
 
-export const schedulerCall = z.discriminatedUnion('type', [
+export const schedulerCallSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('SUBSCRIBE'),
     framework_id: idValue.optional(),
@@ -106,7 +106,7 @@ export const schedulerCall = z.discriminatedUnion('type', [
     update_framework: z.object({ framework_info: frameworkInfo, suppressed_roles: roleList.optional() }),
   }),
 ]);
-export type SchedulerCall = z.output<typeof schedulerCall>;
+export type SchedulerCall = z.output<typeof schedulerCallSchema>;
 
 export { taskInfo };
 
@@ -125,5 +125,5 @@ export function parseSchedulerCall(body: unknown): SchedulerCall {
   if (!['SUBSCRIBE', 'TEARDOWN', 'REVIVE', 'SUPPRESS', 'REQUEST', 'RECONCILE'].includes(type) && (body as Record<string, unknown>)[key] === undefined) {
     throw new ValidationError(`a ${type} call needs the '${key}' field`, key);
   }
-  return parse(schedulerCall, body);
+  return parse(schedulerCallSchema, body);
 }

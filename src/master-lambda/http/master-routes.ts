@@ -1,8 +1,8 @@
 import type { Router } from '../../http/router.js';
 import type { MasterContext } from '../master-context.js';
 import { agentRoute } from './agent-routes.js';
-import { eventsPoll, schedulerCall } from './scheduler-routes.js';
-import { operatorCall, stateEndpoint } from './operator-routes.js';
+import { eventsPoll, schedulerRoute } from './scheduler-routes.js';
+import { operatorRoute, stateEndpoint } from './operator-routes.js';
 
 // The master's own routes on a Router. Extensions (jobs, federation, autoscaler) mount theirs
 // on the same Router, so there is one table.
@@ -14,11 +14,11 @@ export interface MasterRoutesOptions {
 
 export function mountMasterRoutes(router: Router, ctx: MasterContext, options: MasterRoutesOptions): Router {
   const auth = router.auth;
-  router.route('POST', '/api/v1/scheduler', (req) => schedulerCall(ctx, auth, req, { canStream: options.canStream }));
+  router.route('POST', '/api/v1/scheduler', (req) => schedulerRoute(ctx, auth, req, { canStream: options.canStream }));
   router.route('GET', '/api/v1/scheduler/events', (req) => eventsPoll(ctx, auth, req));
   router.route('POST', '/api/v1/agents/register', (req) => agentRoute(ctx, auth, req, undefined, 'register'));
   router.route('POST', '/api/v1/agents/:agent/:action(heartbeat|work|status)', (req, p) => agentRoute(ctx, auth, req, p.agent, p.action!));
-  router.route('POST', '/api/v1', (req) => operatorCall(ctx, req), { access: 'operator' });
+  router.route('POST', '/api/v1', (req) => operatorRoute(ctx, req), { access: 'operator' });
   router.route('GET', '/master/state', (req) => stateEndpoint(ctx, req), { access: 'operator' });
   router.route('GET', '/state', (req) => stateEndpoint(ctx, req), { access: 'operator' });
   router.route('GET', '/health', async () => ({ status: 200, body: { ok: true } }));

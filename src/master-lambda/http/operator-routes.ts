@@ -13,7 +13,7 @@ import type { HttpRequest, HttpResponse } from '../../http/types.js';
 
 const startedAt = Date.now();
 
-export async function operatorCall(ctx: MasterContext, req: HttpRequest): Promise<HttpResponse> {
+export async function operatorRoute(ctx: MasterContext, req: HttpRequest): Promise<HttpResponse> {
   const call = parseOperatorCall(parseJsonBody(req));
   const answer = (key: string, body: JsonObject): HttpResponse => ({ status: 200, body: { type: call.type, [key]: body } });
   switch (call.type) {

@@ -28,7 +28,7 @@ export interface SchedulerRouteOptions {
 }
 
 
-export async function schedulerCall(ctx: MasterContext, auth: Authenticator, req: HttpRequest, options: SchedulerRouteOptions): Promise<HttpResponse> {
+export async function schedulerRoute(ctx: MasterContext, auth: Authenticator, req: HttpRequest, options: SchedulerRouteOptions): Promise<HttpResponse> {
   const caller = await auth.framework(req);
   const call = parseSchedulerCall(parseJsonBody(req));
   if (call.type === 'SUBSCRIBE') {
