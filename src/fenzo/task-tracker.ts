@@ -97,12 +97,15 @@ export class TaskTracker implements TaskTrackerState {
     knownHosts: readonly KnownHost[],
   ) {
     const known = new Map<string, number>();
-    for (const h of knownHosts) {
-      if (table.indexOf(h.hostname) >= 0 || known.has(h.hostname)) continue;
-      known.set(h.hostname, table.n + this.knownNames.length);
-      this.knownNames.push(h.hostname);
-      this.knownAttributes.push(h.attributes);
-    }
+    const learn = (hostname: string, attributes: Readonly<Record<string, string>>): void => {
+      if (table.indexOf(hostname) >= 0 || known.has(hostname)) return;
+      known.set(hostname, table.n + this.knownNames.length);
+      this.knownNames.push(hostname);
+      this.knownAttributes.push(attributes);
+    };
+    for (const h of knownHosts) learn(h.hostname, h.attributes);
+    // A running task's host without a lease is known from the task's own attributes.
+    for (const t of running) if (t.attributes !== undefined) learn(t.hostname, t.attributes);
     for (const t of running) {
       let id = table.indexOf(t.hostname);
       if (id < 0) id = known.get(t.hostname) ?? -1;

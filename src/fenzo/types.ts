@@ -50,6 +50,11 @@ export interface RunningTask {
   readonly resources?: Resources;
   /** Launched under a hard ExclusiveHostConstraint: nothing else may join its host. */
   readonly exclusive?: boolean;
+  /**
+   * Its host's attributes (zone...): constraints count the task by them also when its host has
+   * no lease now (a full host) and no KnownHost was given for it.
+   */
+  readonly attributes?: Readonly<Record<string, string>>;
 }
 
 /** A host without a lease now (e.g. full) whose attributes constraints still need, to count what runs there. */

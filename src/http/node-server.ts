@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { encodeRecordIO } from '../wire/recordio.js';
 import type { Router } from './router.js';
@@ -82,12 +82,29 @@ export async function handleNodeRequest(router: Router, req: IncomingMessage, re
 export function serve(router: Router, options: ServeOptions = {}): Promise<RunningServer> {
   const server = createServer((req, res) => {
     handleNodeRequest(router, req, res).catch((e: unknown) => {
+      // A client that goes away mid-request is its own business, not the server's failure.
+      if (req.destroyed || (e as NodeJS.ErrnoException).code === 'ECONNRESET' || (e as Error).message === 'aborted') {
+        router.log.debug('client went away mid-request', { method: req.method, path: req.url?.split('?')[0], error: (e as Error).message });
+        res.destroy();
+        return;
+      }
       router.log.error('request failed', { error: e });
       if (!res.headersSent) {
         res.writeHead(500, { 'Content-Type': 'application/json' });
         res.end(JSON.stringify({ error: 'internal error' }));
       } else res.destroy();
     });
+  });
+  // Requests node:http refuses before any route sees them (a garbage request line, a bad
+  // Content-Length, headers over the limit) get a JSON error body like every other refusal.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable || err.code === 'ECONNRESET') return void socket.destroy();
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'HPE_CHUNK_EXTENSIONS_OVERFLOW' ? 413 : 400;
+    const body = JSON.stringify({
+      error: status === 431 ? 'the request headers are too large' : `malformed HTTP request: ${err.code ?? err.message}`,
+      field: status === 431 ? 'headers' : 'request',
+    });
+    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
   });
   server.keepAliveTimeout = 65_000;
   server.requestTimeout = 0; // streams and long-polls stay open

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ValidationError } from '../core/errors.js';
+import { userRecord } from '../wire/validate.js';
 
 // The job spec users submit (JSON over HTTP, or built by `stratus run`), parsed with zod at
 // the edge. Every refusal is a ValidationError naming the field, so the API answers 400
@@ -64,8 +65,8 @@ function specShape(minInstances: number) {
     image: z.string().min(1).max(1024).regex(IMAGE_PATTERN, 'is not a valid image reference').optional(),
     /** A shell command (string) or an argv (array, run without a shell). */
     command: z.union([z.string().min(1).max(65536), z.array(z.string().max(65536)).min(1).max(1024)]).optional(),
-    env: z.record(z.string().regex(ENV_NAME, 'is not a valid environment variable name'), z.string().max(65536)).default({}),
-    labels: z.record(z.string().min(1).max(255), z.string().max(4096)).default({}),
+    env: userRecord(z.string().regex(ENV_NAME, 'is not a valid environment variable name'), z.string().max(65536)).default({}),
+    labels: userRecord(z.string().min(1).max(255), z.string().max(4096)).default({}),
     /** Spread instances evenly over zones: hard (never unbalanced), soft (preferred), off. */
     zoneSpread: z.enum(['hard', 'soft', 'off']).default('hard'),
     constraints: z.array(constraintSchema).max(16).default([]),

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ValidationError } from '../core/errors.js';
 import { parseTaskStateName, TASK_STATES, type TaskState } from '../core/task-state.js';
 import { mesosResources } from './mesos-resources.js';
+import { userRecord } from './validate.js';
 
 // Stratus's agent-facing API (JSON under /api/v1/agents/...): one schema per request and per
 // answer, used by both sides. The master parses requests with them and builds answers of their
@@ -19,9 +20,10 @@ export function wireState(name: string): TaskState {
   return s;
 }
 
-export const attributesSchema = z
-  .record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'attribute names are 1-64 characters of A-Z a-z 0-9 _ . -'), z.string().max(255))
-  .refine((r) => Object.keys(r).length <= 64, 'at most 64 attributes');
+export const attributesSchema = userRecord(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'attribute names are 1-64 characters of A-Z a-z 0-9 _ . -'), z.string().max(255)).refine(
+  (r) => Object.keys(r).length <= 64,
+  'at most 64 attributes',
+);
 
 // --- register -------------------------------------------------------------------------------
 

@@ -43,3 +43,19 @@ export function recordToLabels(r: Readonly<Record<string, string>> | undefined):
   if (!r) return undefined;
   return { labels: Object.entries(r).map(([key, value]) => ({ key, value })) };
 }
+
+/**
+ * A JSON object whose keys the user names (labels, env, attributes, quota limits). JSON.parse
+ * keeps a `__proto__` key as an own property, but copying it into a record would drop it
+ * silently: it is refused instead, naming the field.
+ */
+export function userRecord<K extends z.ZodType<string>, V extends z.ZodType>(key: K, value: V) {
+  return z
+    .unknown()
+    .superRefine((v, ctx) => {
+      if (typeof v === 'object' && v !== null && Object.hasOwn(v, '__proto__')) {
+        ctx.addIssue({ code: 'custom', path: ['__proto__'], message: "'__proto__' is not allowed as a name" });
+      }
+    })
+    .pipe(z.record(key, value));
+}

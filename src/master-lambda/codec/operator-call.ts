@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ValidationError } from '../../core/errors.js';
-import { finiteNumber, idValue, parse } from '../../wire/validate.js';
+import { finiteNumber, idValue, parse, userRecord } from '../../wire/validate.js';
 
 // The Mesos v1 operator Call (POST /api/v1), the calls Stratus implements.
 
@@ -22,7 +22,7 @@ export const OPERATOR_CALLS = [
   'TEARDOWN',
 ] as const;
 
-const scalarMap = z.record(z.string(), z.object({ value: finiteNumber }));
+const scalarMap = userRecord(z.string(), z.object({ value: finiteNumber }));
 const agentRef = z.object({ agent_id: idValue });
 
 export const operatorCallSchema = z.discriminatedUnion('type', [

@@ -22,13 +22,15 @@ export const CALL_TYPES = [
 ] as const;
 export type CallType = (typeof CALL_TYPES)[number];
 
-const UNSUPPORTED_CALLS: Record<string, string> = {
+// A Map, not an object literal: a call type named like an Object property (constructor,
+// toString, __proto__) must read as unknown, not as something found on the prototype.
+const UNSUPPORTED_CALLS: ReadonlyMap<string, string> = new Map(Object.entries({
   SHUTDOWN: 'Stratus runs command tasks without custom executors; use KILL',
   ACCEPT_INVERSE_OFFERS: 'Stratus does not make inverse offers',
   DECLINE_INVERSE_OFFERS: 'Stratus does not make inverse offers',
   ACKNOWLEDGE_OPERATION_STATUS: 'Stratus supports no offer operations with status updates',
   RECONCILE_OPERATIONS: 'Stratus supports no offer operations with status updates',
-};
+}));
 
 export const frameworkInfo = z.object({
   user: z.string().max(255),
@@ -116,7 +118,7 @@ export function parseSchedulerCall(body: unknown): SchedulerCall {
   }
   const type = (body as { type?: unknown }).type;
   if (typeof type !== 'string') throw new ValidationError('type must be a call type string such as "SUBSCRIBE"', 'type');
-  const unsupported = UNSUPPORTED_CALLS[type];
+  const unsupported = UNSUPPORTED_CALLS.get(type);
   if (unsupported) throw new ValidationError(`call type ${type} is not supported: ${unsupported}`, 'type');
   if (!(CALL_TYPES as readonly string[]).includes(type)) {
     throw new ValidationError(`unknown call type '${type.slice(0, 64)}'; expected one of ${CALL_TYPES.join(', ')}`, 'type');

@@ -1,4 +1,4 @@
-import { ForbiddenError, ValidationError } from '../../core/errors.js';
+import { ValidationError } from '../../core/errors.js';
 import { parseSchedulerCall } from '../codec/scheduler-call.js';
 import type { MasterContext } from '../master-context.js';
 import { accept } from '../use-cases/accept.js';
@@ -32,14 +32,7 @@ export async function schedulerRoute(ctx: MasterContext, auth: Authenticator, re
   const caller = await auth.framework(req);
   const call = parseSchedulerCall(parseJsonBody(req));
   if (call.type === 'SUBSCRIBE') {
-    const info = call.subscribe.framework_info;
-    const roles = info.roles && info.roles.length ? info.roles : [info.role ?? '*'];
-    roles.forEach((r, i) => {
-      if (caller.roles && !caller.roles.includes(r)) {
-        throw new ForbiddenError(`principal '${caller.principal}' may not use role '${r}'`, `subscribe.framework_info.roles[${i}]`);
-      }
-    });
-    const sub = await subscribe(ctx, call, caller.principal);
+    const sub = await subscribe(ctx, call, caller);
     const headers = { 'Mesos-Stream-Id': sub.streamId };
     const poll = !options.canStream || req.headers[EVENT_MODE_HEADER] === 'poll';
     if (poll) return { status: 200, headers, body: { events: [sub.subscribed.body], cursor: sub.cursor, framework_id: { value: sub.framework.id } } };
@@ -83,7 +76,7 @@ export async function schedulerRoute(ctx: MasterContext, auth: Authenticator, re
     case 'REQUEST':
       break; // accepted and ignored, as in Mesos
     case 'UPDATE_FRAMEWORK':
-      await updateFramework(ctx, fw, call);
+      await updateFramework(ctx, fw, call, caller);
       break;
   }
   return { status: 202 };

@@ -120,13 +120,17 @@ export async function accept(ctx: MasterContext, framework: Stored<Framework>, c
       }
     }
     const launching = requested.filter((r) => !errors.has(r.decoded.taskId));
+    const afterOffered = giveBack(agent.offered, offered, 'agent.offered');
+    const afterAllocated = add(agent.allocated, used);
+    // Offered + allocated never exceed the agent's total, also when it re-registered smaller
+    // than what these offers were made of (their rescinds may still be on their way).
+    if (!contains(agent.total, add(afterOffered, afterAllocated))) {
+      return dropAll(ctx, framework, requested, live, `agent ${agent.id} no longer has the resources these offers were made of (now ${format(agent.total)})`, now);
+    }
 
     const tx = ctx.registry.transaction().fence(epoch);
     for (const o of live) tx.deleteOffer(o.id, { version: o.version });
-    tx.putAgent(
-      { ...agent, offered: giveBack(agent.offered, offered, 'agent.offered'), allocated: add(agent.allocated, used) },
-      { version: agent.version },
-    );
+    tx.putAgent({ ...agent, offered: afterOffered, allocated: afterAllocated }, { version: agent.version });
     for (const r of launching) {
       const task: Task = {
         frameworkId: framework.id,

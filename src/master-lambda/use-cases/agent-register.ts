@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { NotFoundError, StratusError, ValidationError } from '../../core/errors.js';
 import type { Agent } from '../../core/agent.js';
 import { agentId as toAgentId } from '../../core/ids.js';
-import { EMPTY } from '../../core/resources.js';
+import { add, contains, EMPTY, equals, format, type Resources } from '../../core/resources.js';
 import { isTerminal } from '../../core/task-state.js';
 import type { Stored } from '../../state/registry.js';
 import { decodeResources } from '../../wire/mesos-resources.js';
@@ -37,6 +37,7 @@ export async function registerAgent(ctx: MasterContext, req: RegisterRequest): P
     const gone = existing?.reachability === 'GONE';
     const id = requested && !gone ? requested : toAgentId(`${randomUUID()}-S0`);
     const known = gone ? undefined : existing;
+    if (known && !equals(known.total, total)) await checkResourcesHold(ctx, known, total, reported);
     const agent: Agent = {
       id,
       hostname: req.hostname,
@@ -54,8 +55,10 @@ export async function registerAgent(ctx: MasterContext, req: RegisterRequest): P
     };
     // A removed agent comes back under a new id: that item is new.
     await ctx.registry.transaction().putAgent(agent, known ? { version: known.version } : 'absent').commit();
-    return { agent, gone, previous: known };
+    return { agent, gone, previous: known, resized: known !== undefined && !equals(known.total, total) };
   });
+  // Offers of the old size are void: rescind them before anything is offered of the new one.
+  if (result.resized) await releaseOffers(ctx, await ctx.registry.listOffersByAgent(result.agent.id), { rescind: true });
 
   // Tasks the agent runs that the master does not know (or were given up on) must not keep running.
   const kill: { framework_id: string; task_id: string }[] = [];
@@ -83,6 +86,27 @@ export async function registerAgent(ctx: MasterContext, req: RegisterRequest): P
     replacedGoneAgent: result.gone ? requested : undefined,
   });
   return { agent_id: result.agent.id, session, heartbeat_interval_seconds: Math.max(1, Math.floor(ctx.config.agentPingTimeoutMs / 1000)), kill_tasks: kill };
+}
+
+/**
+ * An agent re-registering with other resources (a restart with other flags, a resized host)
+ * keeps its id only if the new total holds the tasks it still runs; otherwise the master
+ * refuses, as Mesos does for changed resources, and says why: offered + allocated may never
+ * exceed an agent's total. Tasks it no longer reports are about to be given up, so they do not count.
+ */
+async function checkResourcesHold(ctx: MasterContext, known: Stored<Agent>, total: Resources, reported: NonNullable<RegisterRequest['tasks']>): Promise<void> {
+  const live = new Set(reported.filter((t) => !isTerminal(wireState(t.state))).map((t) => `${t.framework_id}/${t.task_id}`));
+  let held = EMPTY;
+  for (const t of await ctx.registry.listTasksByAgent(known.id)) {
+    if (!isTerminal(t.state) && (live.has(`${t.frameworkId}/${t.taskId}`) || t.state === 'STAGING')) held = add(held, t.resources);
+  }
+  if (!contains(total, held)) {
+    throw new ValidationError(
+      `agent ${known.id} re-registered with ${format(total)} (was ${format(known.total)}), which cannot hold the ${format(held)} its tasks use: ` +
+        'start it with at least those resources, or with a new work dir to register as a new agent',
+      'resources',
+    );
+  }
 }
 
 /** The agent as its session sees it; throws ReregisterError when the agent must register again. */

@@ -13,7 +13,8 @@ import { giveBack } from '../agent-counters.js';
 // the framework as an UPDATE event. The updates one request carries for one task (STARTING
 // then RUNNING, say) are applied in order in ONE transaction with their events. A resend of
 // an update not yet acknowledged is delivered again (at-least-once); an acknowledged one is
-// answered as such, so the agent can drop it from its journal.
+// answered as such, so the agent can drop it from its journal. Once a task has ended, no
+// earlier update is delivered for it again: the resend is answered `rejected` (superseded).
 
 const SEEN_LIMIT = 16;
 
@@ -71,6 +72,10 @@ async function applyTaskUpdates(ctx: MasterContext, agentId: string, updates: re
       const status = statusOf(u);
       if (task.pendingAcks.includes(u.uuid)) {
         results.push({ result: 'acknowledged' });
+      } else if (isTerminal(task.state) && task.status.uuid !== u.uuid) {
+        // The task has ended and its terminal update is on its way or delivered: an earlier
+        // update resent now would tell the framework the task came back. It is superseded.
+        results.push({ result: 'rejected', message: `superseded: the task is TASK_${task.state}` });
       } else if ((task.seenUuids ?? []).includes(u.uuid) || task.status.uuid === u.uuid) {
         // A resend the framework has not acknowledged yet: deliver it again, unchanged.
         events.push(updateEvent(task, status));

@@ -50,7 +50,7 @@ export async function updateQuota(ctx: MasterContext, call: Call<'UPDATE_QUOTA'>
     const limit: Partial<Record<ScalarName, number>> = {};
     for (const [name, { value }] of Object.entries(c.limits ?? {})) {
       const lf = `${f}.limits.${name}`;
-      if (!(name in SCALE)) throw new ValidationError(`${lf}: '${name}' is not a scalar resource Stratus tracks (cpus, mem, disk, network)`, lf);
+      if (!Object.hasOwn(SCALE, name)) throw new ValidationError(`${lf}: '${name}' is not a scalar resource Stratus tracks (cpus, mem, disk, network)`, lf);
       const n = name as ScalarName;
       if (value < 0) throw new ValidationError(`${lf} must not be negative (got ${value})`, `${lf}.value`);
       if (value > SCALAR_LIMITS[n]) throw new ValidationError(`${lf} is too large (got ${value})`, `${lf}.value`);

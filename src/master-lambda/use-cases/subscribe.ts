@@ -9,6 +9,8 @@ import { subscribedEvent, type SchedulerEvent } from '../codec/scheduler-event.j
 import { labelsToRecord } from '../../wire/validate.js';
 import type { MasterContext } from '../master-context.js';
 import { retryOnConflict } from '../retry.js';
+import type { FrameworkCaller } from '../../http/auth.js';
+import { authorizeFrameworkInfo } from './framework-access.js';
 import { releaseOffers } from './release-offers.js';
 
 // SUBSCRIBE: registers a new framework or resubscribes an existing one (framework failover).
@@ -55,14 +57,12 @@ export function masterInfo(ctx: MasterContext): JsonObject {
 export async function subscribe(
   ctx: MasterContext,
   call: Extract<SchedulerCall, { type: 'SUBSCRIBE' }>,
-  principal?: string,
+  caller: FrameworkCaller,
 ): Promise<Subscription> {
   const field = 'subscribe.framework_info';
   const info = decodeFrameworkInfo(call.subscribe.framework_info, field);
-  if (principal !== undefined && info.principal !== undefined && info.principal !== principal) {
-    throw new ForbiddenError(`framework_info.principal '${info.principal}' is not the authenticated principal`, `${field}.principal`);
-  }
-  const infoWithPrincipal: FrameworkInfo = principal !== undefined ? { ...info, principal } : info;
+  const infoWithPrincipal = authorizeFrameworkInfo(caller, info, field);
+  const principal = caller.principal;
   const idFromInfo = call.subscribe.framework_info.id?.value;
   const idFromCall = call.framework_id?.value;
   if (idFromInfo && idFromCall && idFromInfo !== idFromCall) {

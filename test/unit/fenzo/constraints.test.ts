@@ -116,11 +116,49 @@ describe('UniqueHostAttrConstraint', () => {
     expect(r.failures.map((f) => f.taskId)).toEqual(['t3']);
   });
 
+  it("soft, scores as Fenzo's AsSoftConstraint: 1 on a host without the group, 0 with any of it; graded only when asked", () => {
+    const leases = [lease('one'), lease('two'), lease('none')];
+    const runningTasks = [running('r1', 'one', 'g'), running('r2', 'two', 'g'), running('r3', 'two', 'g')];
+    const score = (c: UniqueHostAttrConstraint): Record<string, number> => {
+      const soft = asSoftConstraint(c);
+      const out: Record<string, number> = {};
+      const probe: ConstraintEvaluator = {
+        name: 'probe',
+        evaluate: (t, host, tracker) => {
+          out[host.hostname] = soft.calculateFitness(t, host, tracker);
+          return true;
+        },
+      };
+      scheduleOnce([task('t', { group: 'g', hard: [probe] })], leases, { runningTasks });
+      return out;
+    };
+    // One co-task is as bad as two: a job does not pile onto the hosts it already holds.
+    expect(score(new UniqueHostAttrConstraint())).toEqual({ one: 0, two: 0, none: 1 });
+    expect(score(new UniqueHostAttrConstraint('hostname', { graded: true }))).toEqual({ one: 0.5, two: 1 / 3, none: 1 });
+  });
+
   it('soft, it prefers hosts without the group but allows doubling up', () => {
     const leases = [lease('h1'), lease('h2', { cpus: 1 })];
     const soft = asSoftConstraint(new UniqueHostAttrConstraint());
     const r = scheduleOnce([1, 2, 3].map((k) => task(`t${k}`, { group: 'g', soft: [soft] })), leases, { fitnessCalculator: cpuBinPacker });
     expect(placement(r)).toEqual({ t1: 'h2', t2: 'h1', t3: 'h1' });
+  });
+});
+
+describe('running tasks on hosts without a lease', () => {
+  it('count for zone balance by their own attributes, with no knownHosts given', () => {
+    // Zone a's hosts are full (no lease); its two running tasks still count: b and c get the next two.
+    const leases = zones(1, ['b', 'c']);
+    const balanced = new BalancedHostAttrConstraint({ values: ['a', 'b', 'c'] });
+    const runningTasks = [
+      { ...running('r1', 'a-full0', 'g'), attributes: { zone: 'a' } },
+      { ...running('r2', 'a-full1', 'g'), attributes: { zone: 'a' } },
+    ];
+    const r = scheduleOnce([1, 2, 3].map((k) => task(`t${k}`, { group: 'g', hard: [balanced] })), leases, { runningTasks });
+    expect(countBy(r, leases, 'zone')).toEqual({ b: 2, c: 1 });
+    // Without their attributes they could not be counted: the first task would go anywhere.
+    const blind = scheduleOnce([task('t1', { group: 'g', hard: [balanced] })], leases, { runningTasks: runningTasks.map(({ attributes: _a, ...t }) => t) });
+    expect(blind.assignments).toHaveLength(1);
   });
 });
 

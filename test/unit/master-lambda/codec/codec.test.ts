@@ -99,4 +99,16 @@ describe('call parsing', () => {
     expect(fieldOf(() => parseOperatorCall({ type: 'UPDATE_QUOTA' }))).toBe('update_quota');
     expect(() => parseOperatorCall({ type: 'RESERVE_RESOURCES' })).toThrow(/unsupported operator call/);
   });
+
+  it('reads a call type named like an Object property as unknown, not as a prototype member', () => {
+    for (const type of ['constructor', 'toString', 'hasOwnProperty', '__proto__', 'valueOf']) {
+      expect(() => parseSchedulerCall({ type })).toThrow(new RegExp(`unknown call type '${type}'`));
+      expect(() => parseOperatorCall({ type })).toThrow(/unknown or unsupported operator call/);
+    }
+  });
+
+  it("refuses '__proto__' as a user-named key instead of dropping it", () => {
+    const body = JSON.parse('{"type":"UPDATE_QUOTA","update_quota":{"quota_configs":[{"role":"web","limits":{"__proto__":{"value":1}}}]}}') as unknown;
+    expect(fieldOf(() => parseOperatorCall(body))).toBe('update_quota.quota_configs[0].limits.__proto__');
+  });
 });
