@@ -8,7 +8,7 @@ import { agentId, frameworkId, taskId } from '../src/core/ids.js';
 import { resources } from '../src/core/resources.js';
 import type { TaskSpec } from '../src/core/task.js';
 import type { Containerizer, LaunchRequest } from '../src/agent/containerizer/containerizer.js';
-import { DockerContainerizer } from '../src/agent/containerizer/docker-containerizer.js';
+import { DockerContainerizer } from '../src/agent/containerizer/docker/docker-containerizer.js';
 import { ProcessContainerizer } from '../src/agent/containerizer/process-containerizer.js';
 import { launchRow, percentile, type BenchSuite, type BenchTable } from './report.js';
 

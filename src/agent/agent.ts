@@ -1,39 +1,37 @@
 import { NotFoundError } from '../core/errors.js';
-import { isValidId, type AgentId, type FrameworkId, type TaskId } from '../core/ids.js';
-import { toSpec, type Resources } from '../core/resources.js';
-import type { TaskSpec } from '../core/task.js';
+import type { AgentId } from '../core/ids.js';
+import { toSpec } from '../core/resources.js';
 import { isTerminal } from '../core/task-state.js';
-import type { StatusUpdate } from '../wire/agent-api.js';
+import type { RegisterRequest, StatusUpdate } from '../wire/agent-api.js';
 import { encodeResources } from '../wire/mesos-resources.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import { startAgentEndpoint, type RunningEndpoint } from './agent-endpoint.js';
+import type { AgentEvent, AgentHealth, AgentListener } from './agent-events.js';
 import { Backoff } from '../core/backoff.js';
 import { sleep } from '../core/sleep.js';
-import { refKey, type Containerizer, type ContainerStatus, type EngineHealth, type LaunchRequest, type LogRead, type LogStream, type TaskRef } from './containerizer/containerizer.js';
+import { refKey, type Containerizer, type ContainerStatus, type LogRead, type LogStream, type TaskRef } from './containerizer/containerizer.js';
 import { readStates } from './containerizer/state-file.js';
 import { ContainerizerSet, type ContainerizerMode, type ContainerizerSetEvent } from './containerizers.js';
-import { ApiError } from '../wire/api-error.js';
-import { MasterClient, ReregisterRequired } from './master-client.js';
-import type { LaunchWork, StatusResponse, StatusResult, WorkResponse } from '../wire/agent-api.js';
+import { MasterClient } from './master-client.js';
+import { MasterSession } from './master-session.js';
 import { checkAgentOptions, resolveAgent, type AgentOptions, type ResolvedAgent } from './options.js';
 import { StatusJournal, type TaskKeyed } from './status-journal.js';
 import { StatusUpdateManager } from './status-update-manager.js';
-import { isTerminalUpdateState, newStatusUuid, toStatusUpdate } from './status-update.js';
+import { isTerminalUpdateState, taskRefOf, toStatusUpdate } from './status-update.js';
 import { WorkDir } from './work-dir.js';
+import { WorkLoop } from './work-loop.js';
+
+export type { AgentEvent, AgentHealth, AgentListener } from './agent-events.js';
 
 // The agent daemon: registers with the master (and again whenever the master asks), heartbeats,
 // long-polls its work, runs tasks through the containerizers, and turns every state change into
 // a journaled status update. After a restart it recovers its containers first, then registers
 // with the tasks it still runs; the master answers with those it must kill.
-
-export interface AgentHealth {
-  readonly healthy: boolean;
-  readonly message: string;
-  readonly registered: boolean;
-  /** Containerizers whose recovery has not finished (the Docker engine does not answer). */
-  readonly recovering: readonly string[];
-  readonly engine?: EngineHealth;
-}
+//
+// This file wires the parts: the master session (master-session.ts: registration, heartbeats,
+// the session status updates go under), the work loop (work-loop.ts: launches, kills, acks,
+// messages), the containerizers and their recovery, the status update manager, the agent
+// endpoint, and the removal of ended tasks.
 
 /** One task on this agent, as GET /api/v1/state shows it. */
 export interface AgentTask {
@@ -49,17 +47,6 @@ export interface AgentTask {
   readonly healthy?: boolean;
   readonly timestamp: number;
 }
-
-export type AgentEvent =
-  | { readonly type: 'registered'; readonly agentId: string; readonly session: string; readonly killTasks: number }
-  /** A work poll answered; `at` is performance.now(). */
-  | { readonly type: 'work'; readonly at: number; readonly launch: readonly TaskKeyed[]; readonly kill: readonly TaskKeyed[]; readonly acks: number }
-  | { readonly type: 'status'; readonly at: number; readonly update: StatusUpdate }
-  | { readonly type: 'delivered'; readonly at: number; readonly update: StatusUpdate; readonly result: StatusResult }
-  | { readonly type: 'health'; readonly health: AgentHealth }
-  | { readonly type: 'message'; readonly frameworkId: string; readonly executorId: string; readonly data: string };
-
-export type AgentListener = (event: AgentEvent) => void;
 
 export interface AgentDaemon {
   /** Recovers, serves the endpoint, and resolves once registered with the master (it retries until then). */
@@ -85,9 +72,6 @@ export function createAgent(options: AgentOptions): AgentDaemon {
   return new StratusAgent(options);
 }
 
-/** Repeated work (a kill still in its grace period, a launch not yet STARTING) is polled for again after this pause. */
-const REPEAT_PAUSE_MS = 250;
-
 class StratusAgent implements AgentDaemon {
   private readonly log: Logger;
   private readonly workDir: WorkDir;
@@ -95,6 +79,8 @@ class StratusAgent implements AgentDaemon {
   private readonly mode: ContainerizerMode;
   private readonly abort = new AbortController();
   private readonly listeners = new Set<AgentListener>();
+  private readonly session: MasterSession;
+  private readonly work: WorkLoop;
   private phase: 'new' | 'starting' | 'running' | 'stopped' = 'new';
   private stopping = false;
 
@@ -106,28 +92,13 @@ class StratusAgent implements AgentDaemon {
   private id: AgentId | undefined;
   private containers: ContainerizerSet | undefined;
   private unsubscribe: (() => void) | undefined;
-  private session: string | undefined;
-  private registering: Promise<void> | undefined;
-  private failedSession: string | undefined;
-  private heartbeatMs = 15_000;
-  private heartbeatTimer: NodeJS.Timeout | undefined;
   private gcTimer: NodeJS.Timeout | undefined;
-  private workLoopDone: Promise<void> | undefined;
   private lastHealth: string | undefined;
 
-  /** Launches handed to a containerizer and not yet answered. */
-  private readonly launching = new Set<string>();
-  /** Tasks a kill was passed on for (the master repeats kill work until the task ends). */
-  private readonly killsPassed = new Set<string>();
   /** Containerizers still recovering (their engine does not answer). */
   private readonly recovering = new Set<Containerizer>();
   /** Tasks the master wants gone that no recovered containerizer has shown yet. */
   private readonly orphanKills = new Set<string>();
-  /** The work version last applied, and the session it belongs to. */
-  private workVersion: number | undefined;
-  private workSession: string | undefined;
-  /** Acknowledgements applied to the journal, to confirm with the next work poll. */
-  private confirmedAcks: { framework_id: string; task_id: string; uuid: string }[] = [];
 
   constructor(private readonly options: AgentOptions) {
     this.log = options.log ?? createLogger('stratus-agent');
@@ -136,6 +107,37 @@ class StratusAgent implements AgentDaemon {
     this.client = new MasterClient(options.master, {
       ...(options.headers !== undefined && { headers: options.headers }),
       ...(options.timing?.requestTimeoutMs !== undefined && { requestTimeoutMs: options.timing.requestTimeoutMs }),
+    });
+    const timing = options.timing ?? {};
+    this.session = new MasterSession({
+      client: this.client,
+      log: this.log,
+      signal: this.abort.signal,
+      ...(timing.heartbeatIntervalMs !== undefined && { heartbeatIntervalMs: timing.heartbeatIntervalMs }),
+      ...(timing.reconnectMaxMs !== undefined && { reconnectMaxMs: timing.reconnectMaxMs }),
+      agentId: () => this.id,
+      registration: () => this.registration(),
+      acceptAgentId: (previous, id) => this.acceptAgentId(previous, id),
+      killOrphan: (task) => this.killOrphan(task),
+      health: () => this.health(),
+      pauseUpdates: () => this.updates?.pause(),
+      resumeUpdates: () => this.updates?.resume(),
+      emit: (event) => this.emit(event),
+    });
+    this.work = new WorkLoop({
+      client: this.client,
+      session: this.session,
+      log: this.log,
+      signal: this.abort.signal,
+      ...(timing.longPollSeconds !== undefined && { longPollSeconds: timing.longPollSeconds }),
+      ...(timing.reconnectMaxMs !== undefined && { reconnectMaxMs: timing.reconnectMaxMs }),
+      agentId: () => this.id,
+      containers: () => this.containers,
+      journal: () => this.journal,
+      acknowledge: (uuid) => this.updates?.acknowledge(uuid),
+      recovering: () => this.recovering.size > 0,
+      reportUpdate: (update) => this.reportUpdate(update),
+      emit: (event) => this.emit(event),
     });
   }
 
@@ -148,7 +150,7 @@ class StratusAgent implements AgentDaemon {
   }
 
   get registered(): boolean {
-    return this.session !== undefined;
+    return this.session.registered;
   }
 
   subscribe(listener: AgentListener): () => void {
@@ -180,13 +182,13 @@ class StratusAgent implements AgentDaemon {
       this.journal = journal;
       this.updates = new StatusUpdateManager({
         journal,
-        send: (updates) => this.sendStatus(updates),
+        send: (updates) => this.session.sendStatus(updates),
         ...(timing.statusRetryInitialMs !== undefined && { retryInitialMs: timing.statusRetryInitialMs }),
         ...(timing.statusRetryMaxMs !== undefined && { retryMaxMs: timing.statusRetryMaxMs }),
         log: this.log,
-        onReregister: () => this.reregister(this.failedSession),
+        onReregister: () => this.session.reregisterAfterStatus(),
         onKill: (task) => this.killOrphan(task),
-        onAcknowledged: (ack) => this.confirmedAcks.push(ack),
+        onAcknowledged: (ack) => this.work.confirm(ack),
         onResult: (update, result) => this.emit({ type: 'delivered', at: performance.now(), update, result }),
       });
       if (journal.size > 0) this.log.info('status updates to resend from the journal', { pending: journal.size });
@@ -199,9 +201,9 @@ class StratusAgent implements AgentDaemon {
 
       const identity = this.workDir.readIdentity();
       if (identity !== undefined) await this.useAgentId(identity.agent_id as AgentId);
-      await this.register();
-      if (this.session === undefined) throw new Error('the agent was stopped before it registered');
-      this.workLoopDone = this.workLoop();
+      await this.session.register();
+      if (!this.session.registered) throw new Error('the agent was stopped before it registered');
+      this.work.start();
       const gcEvery = timing.gcIntervalMs ?? 60_000;
       this.gcTimer = setInterval(() => this.collectGarbage(), gcEvery);
       this.gcTimer.unref();
@@ -228,12 +230,13 @@ class StratusAgent implements AgentDaemon {
   private async teardown(): Promise<void> {
     this.stopping = true;
     this.phase = 'stopped';
+    // The session and the work loop stop on this signal.
     this.abort.abort();
-    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    this.session.stop();
     if (this.gcTimer) clearInterval(this.gcTimer);
     this.updates?.stop();
-    await this.workLoopDone;
-    await this.registering;
+    await this.work.stopped();
+    await this.session.settled();
     await this.server?.close();
     this.unsubscribe?.();
     await this.containers?.close();
@@ -331,36 +334,27 @@ class StratusAgent implements AgentDaemon {
 
   // ---- registration ----
 
-  /** Registers (single flight); resolves once registered, or when the agent stops. */
-  private register(): Promise<void> {
-    this.registering ??= this.registerLoop().finally(() => (this.registering = undefined));
-    return this.registering;
+  /** What this agent registers with: itself and the tasks it has. */
+  private registration(): Omit<RegisterRequest, 'agent_id'> {
+    const r = this.resolved!;
+    return {
+      hostname: r.hostname,
+      ...(this.endpointUrl !== undefined && { endpoint: this.endpointUrl }),
+      resources: encodeResources(r.resources),
+      attributes: { ...r.attributes },
+      tasks: this.reportedTasks(),
+    };
   }
 
-  /** Registers again unless someone already did since `failed` was turned down. */
-  private async reregister(failed: string | undefined): Promise<void> {
-    if (this.session !== undefined && this.session !== failed) {
-      this.updates?.resume();
-      return;
+  /** The master answered a registration with this agent's id: a new one means the old one was removed. */
+  private async acceptAgentId(previous: AgentId | undefined, id: AgentId): Promise<void> {
+    if (id === previous && this.containers !== undefined) return;
+    if (previous !== undefined && id !== previous) {
+      this.log.warn('the master gave this agent a new id (the old one was removed); removing the old tasks', { previous, agentId: id });
+      await this.retire();
     }
-    await this.register();
-  }
-
-  private async registerLoop(): Promise<void> {
-    this.session = undefined;
-    this.updates?.pause();
-    const backoff = new Backoff({ initialMs: 200, maxMs: this.options.timing?.reconnectMaxMs ?? 5_000, jitter: 0.2 });
-    while (!this.stopping) {
-      try {
-        await this.registerOnce();
-        return;
-      } catch (e) {
-        if (this.stopping) return;
-        const level = backoff.attempts >= 3 ? 'warn' : 'info';
-        this.log[level]('cannot register with the master; retrying', { master: this.client.base, error: (e as Error).message });
-        await sleep(backoff.next(), this.abort.signal);
-      }
-    }
+    this.workDir.writeIdentity({ agent_id: id, master: this.client.base });
+    await this.useAgentId(id);
   }
 
   /**
@@ -392,69 +386,14 @@ class StratusAgent implements AgentDaemon {
     return [...out.values()].slice(0, 10_000);
   }
 
-  private async registerOnce(): Promise<void> {
-    const r = this.resolved!;
-    const previous = this.id;
-    const answer = await this.client.register(
-      {
-        ...(previous !== undefined && { agent_id: previous }),
-        hostname: r.hostname,
-        ...(this.endpointUrl !== undefined && { endpoint: this.endpointUrl }),
-        resources: encodeResources(r.resources),
-        attributes: { ...r.attributes },
-        tasks: this.reportedTasks(),
-      },
-      this.abort.signal,
-    );
-    if (this.stopping) return;
-    if (answer.agent_id !== previous || this.containers === undefined) {
-      if (previous !== undefined && answer.agent_id !== previous) {
-        this.log.warn('the master gave this agent a new id (the old one was removed); removing the old tasks', { previous, agentId: answer.agent_id });
-        await this.retire();
-      }
-      this.workDir.writeIdentity({ agent_id: answer.agent_id, master: this.client.base });
-      await this.useAgentId(answer.agent_id as AgentId);
-    }
-    this.session = answer.session;
-    this.heartbeatMs = this.options.timing?.heartbeatIntervalMs ?? answer.heartbeat_interval_seconds * 1000;
-    for (const k of answer.kill_tasks) {
-      this.log.warn('the master does not want a task this agent runs; killing it', { frameworkId: k.framework_id, taskId: k.task_id });
-      this.killOrphan(k);
-    }
-    this.log.info(previous === undefined ? 'agent registered' : 'agent reregistered', { agentId: answer.agent_id, master: this.client.base, endpoint: this.endpointUrl, attributes: r.attributes });
-    this.emit({ type: 'registered', agentId: answer.agent_id, session: answer.session, killTasks: answer.kill_tasks.length });
-    this.restartHeartbeat();
-    this.updates?.resume();
-  }
-
-  // ---- heartbeats and health ----
-
-  private restartHeartbeat(): void {
-    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
-    this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.heartbeatMs);
-    this.heartbeatTimer.unref();
-  }
-
-  private async heartbeat(): Promise<void> {
-    const session = this.session;
-    const id = this.id;
-    if (session === undefined || id === undefined || this.stopping) return;
-    const h = this.health();
-    try {
-      await this.client.heartbeat(id, { session, healthy: h.healthy, ...(!h.healthy && { message: h.message.slice(0, 1024) }) }, this.abort.signal);
-    } catch (e) {
-      if (this.stopping) return;
-      if (e instanceof ReregisterRequired) void this.reregister(session);
-      else this.log.debug('heartbeat failed', { error: (e as Error).message });
-    }
-  }
+  // ---- health ----
 
   health(): AgentHealth {
     const engine = this.containers?.engineHealth();
     const recovering = [...this.recovering].map((c) => c.kind);
     const down = engine?.state === 'UNHEALTHY';
-    const message = down ? engine.message : recovering.length > 0 ? `recovering ${recovering.join(', ')} containers` : this.session === undefined ? 'not registered with the master' : 'ok';
-    return { healthy: !down, message, registered: this.session !== undefined, recovering, ...(engine !== undefined && { engine }) };
+    const message = down ? engine.message : recovering.length > 0 ? `recovering ${recovering.join(', ')} containers` : !this.session.registered ? 'not registered with the master' : 'ok';
+    return { healthy: !down, message, registered: this.session.registered, recovering, ...(engine !== undefined && { engine }) };
   }
 
   private healthChanged(): void {
@@ -467,153 +406,14 @@ class StratusAgent implements AgentDaemon {
       if (wasKnown) this.log.info('agent healthy', { message: h.message });
     } else this.log.warn('agent unhealthy', { message: h.message });
     this.emit({ type: 'health', health: h });
-    void this.heartbeat();
+    void this.session.heartbeat();
   }
 
-  // ---- work ----
-
-  private async workLoop(): Promise<void> {
-    const backoff = new Backoff({ initialMs: 200, maxMs: this.options.timing?.reconnectMaxMs ?? 5_000, jitter: 0.2 });
-    const wait = this.options.timing?.longPollSeconds ?? 20;
-    while (!this.stopping) {
-      const session = this.session;
-      const id = this.id;
-      if (session === undefined || id === undefined) {
-        await this.register();
-        continue;
-      }
-      const confirmed = this.confirmedAcks.splice(0, 10_000);
-      let work: WorkResponse;
-      // A new session starts from all its work; then each poll waits for work beyond what it applied.
-      if (this.workSession !== session) {
-        this.workSession = session;
-        this.workVersion = undefined;
-      }
-      try {
-        work = await this.client.work(
-          id,
-          { session, wait_seconds: wait, ...(confirmed.length > 0 && { confirmed_acks: confirmed }), ...(this.workVersion !== undefined && { since_version: this.workVersion }) },
-          this.abort.signal,
-        );
-      } catch (e) {
-        this.confirmedAcks.unshift(...confirmed);
-        if (this.stopping) return;
-        if (e instanceof ReregisterRequired) {
-          this.log.info('the master asks this agent to register again', { reason: e.message });
-          await this.reregister(session);
-          continue;
-        }
-        const level = backoff.attempts >= 3 ? 'warn' : 'debug';
-        this.log[level]('work poll failed; retrying', { error: (e as Error).message });
-        await sleep(backoff.next(), this.abort.signal);
-        continue;
-      }
-      backoff.reset();
-      let news = false;
-      try {
-        news = this.handleWork(work);
-        if (work.version !== undefined) this.workVersion = work.version;
-      } catch (e) {
-        this.log.error('handling work failed', { error: e });
-      }
-      if (!news) await sleep(REPEAT_PAUSE_MS, this.abort.signal);
-    }
-  }
-
-  /** Applies one work answer; true when it held anything not seen before. */
-  private handleWork(work: WorkResponse): boolean {
-    this.emit({
-      type: 'work',
-      at: performance.now(),
-      launch: work.launch.map((l) => ({ framework_id: l.framework_id, task_id: l.task_id })),
-      kill: work.kill.map((k) => ({ framework_id: k.framework_id, task_id: k.task_id })),
-      acks: work.acks.length,
-    });
-    let news = work.acks.length > 0 || work.messages.length > 0;
-    for (const a of work.acks) {
-      this.updates?.acknowledge(a.uuid);
-      this.confirmedAcks.push(a);
-    }
-    for (const l of work.launch) if (this.launchTask(l)) news = true;
-    for (const k of work.kill) if (this.killTask(k)) news = true;
-    for (const m of work.messages) {
-      // Stratus runs no custom executors: a framework message is logged (Mesos would hand it to the executor).
-      const preview = Buffer.from(m.data, 'base64').toString('utf8').slice(0, 256);
-      this.log.info('framework message', { frameworkId: m.framework_id, executorId: m.executor_id, bytes: Math.floor((m.data.length * 3) / 4), preview });
-      this.emit({ type: 'message', frameworkId: m.framework_id, executorId: m.executor_id, data: m.data });
-    }
-    return news;
-  }
-
-  private refOf(t: TaskKeyed): TaskRef | undefined {
-    if (!isValidId(t.framework_id) || !isValidId(t.task_id)) return undefined;
-    return { frameworkId: t.framework_id as FrameworkId, taskId: t.task_id as TaskId };
-  }
-
-  private launchTask(item: LaunchWork): boolean {
-    const ref = this.refOf(item);
-    const set = this.containers;
-    const id = this.id;
-    if (ref === undefined) {
-      this.log.warn('ignoring launch work with a malformed task id', { frameworkId: item.framework_id, taskId: item.task_id });
-      return false;
-    }
-    if (set === undefined || id === undefined) return false; // between agent ids: the launch comes again
-    const key = refKey(ref);
-    // The master repeats a launch until it has applied STARTING, and the framework cannot have
-    // acknowledged STARTING before that: while the task has updates pending, it is a repeat.
-    if (this.launching.has(key) || this.journal?.hasPending(item)) return false;
-    const previous = set.owner(ref);
-    const before = previous?.status(ref);
-    if (before !== undefined && !isTerminal(before.state)) return false;
-    const c = set.pick(item.spec);
-    const req: LaunchRequest = { ...ref, agentId: id, spec: item.spec as TaskSpec, resources: item.resources as Resources };
-    this.launching.add(key);
-    this.log.info('launching task', { frameworkId: ref.frameworkId, taskId: ref.taskId, containerizer: c.kind });
-    // A task id used again (the earlier task ended and was forgotten by the master): a new run.
-    const cleared = previous !== undefined ? previous.destroy(ref).then(() => this.journal?.forget(item)) : Promise.resolve();
-    void cleared
-      .then(() => c.launch(req))
-      .catch((e: unknown) => this.log.error('launch failed unexpectedly', { taskId: ref.taskId, error: e }))
-      .finally(() => this.launching.delete(key));
-    return true;
-  }
-
-  private killTask(item: TaskKeyed & { readonly grace_period_ms?: number }): boolean {
-    const ref = this.refOf(item);
-    const set = this.containers;
-    if (ref === undefined || set === undefined) return false;
-    const key = refKey(ref);
-    const owner = set.owner(ref);
-    if (owner !== undefined) {
-      const st = owner.status(ref);
-      if (st === undefined || isTerminal(st.state) || this.killsPassed.has(key)) return false;
-      this.killsPassed.add(key);
-      this.log.info('killing task', { frameworkId: ref.frameworkId, taskId: ref.taskId, gracePeriodMs: item.grace_period_ms });
-      void owner
-        .kill(ref, item.grace_period_ms !== undefined ? { gracePeriodMs: item.grace_period_ms } : {})
-        .catch((e: unknown) => this.log.error('kill failed unexpectedly', { taskId: ref.taskId, error: e }));
-      return true;
-    }
-    // Not here (yet): a launch in progress, or containers still to recover, will show it; the kill comes again.
-    if (this.launching.has(key) || this.recovering.size > 0 || this.journal?.lastState(item) !== undefined) return false;
-    // The kill overtook the launch: the task never reached this agent.
-    this.reportUpdate({
-      framework_id: ref.frameworkId,
-      task_id: ref.taskId,
-      state: 'TASK_KILLED',
-      uuid: newStatusUuid(),
-      source: 'SOURCE_AGENT',
-      reason: 'REASON_TASK_KILLED_DURING_LAUNCH',
-      message: 'Task killed before it was launched on this agent',
-      timestamp: Date.now() / 1000,
-    });
-    return true;
-  }
+  // ---- orphans ----
 
   /** A task the master does not want (kill_tasks, or unknown_task with kill): killed and removed. */
   private killOrphan(task: TaskKeyed): void {
-    const ref = this.refOf(task);
+    const ref = taskRefOf(task);
     if (ref === undefined) return;
     const owner = this.containers?.owner(ref);
     if (owner === undefined) {
@@ -643,7 +443,7 @@ class StratusAgent implements AgentDaemon {
       this.log.warn('a containerizer reported a status for a malformed task id; not sent', { taskId: status.taskId, state: status.state, message: status.message });
       return;
     }
-    if (isTerminal(status.state)) this.killsPassed.delete(refKey(status));
+    if (isTerminal(status.state)) this.work.taskEnded(status);
     const level = status.state === 'RUNNING' || status.state === 'STARTING' || status.state === 'FINISHED' ? 'debug' : 'info';
     this.log[level]('task status', { taskId: status.taskId, state: status.state, reason: status.reason, message: status.message });
     this.reportUpdate(update);
@@ -652,18 +452,6 @@ class StratusAgent implements AgentDaemon {
   private reportUpdate(update: StatusUpdate): void {
     this.updates?.report(update);
     this.emit({ type: 'status', at: performance.now(), update });
-  }
-
-  private async sendStatus(updates: StatusUpdate[]): Promise<StatusResponse> {
-    const session = this.session;
-    const id = this.id;
-    if (session === undefined || id === undefined) throw new ApiError(0, 'not registered');
-    try {
-      return await this.client.status(id, { session, updates }, this.abort.signal);
-    } catch (e) {
-      if (e instanceof ReregisterRequired) this.failedSession = session;
-      throw e;
-    }
   }
 
   pendingUpdates(): StatusUpdate[] {

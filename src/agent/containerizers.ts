@@ -3,7 +3,7 @@ import type { AgentId } from '../core/ids.js';
 import type { PortRange } from '../core/resources.js';
 import { isTerminal } from '../core/task-state.js';
 import type { Containerizer, ContainerInfo, ContainerizerEvent, EngineHealth, TaskRef } from './containerizer/containerizer.js';
-import { DockerContainerizer } from './containerizer/docker-containerizer.js';
+import { DockerContainerizer } from './containerizer/docker/docker-containerizer.js';
 import { ProcessContainerizer } from './containerizer/process-containerizer.js';
 import { readStates } from './containerizer/state-file.js';
 

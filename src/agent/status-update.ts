@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { isValidId } from '../core/ids.js';
+import { isValidId, type FrameworkId, type TaskId } from '../core/ids.js';
 import { isTerminal, parseTaskStateName } from '../core/task-state.js';
 import type { StatusUpdate } from '../wire/agent-api.js';
-import type { ContainerReason, ContainerStatus } from './containerizer/containerizer.js';
+import type { ContainerReason, ContainerStatus, TaskRef } from './containerizer/containerizer.js';
 
 // A containerizer's ContainerStatus becomes a Mesos status update: a fresh uuid (16 random
 // bytes, base64, as Mesos's UUID), a source, and the reason with its REASON_ prefix.
@@ -42,4 +42,10 @@ export function toStatusUpdate(status: ContainerStatus): StatusUpdate | undefine
 export function isTerminalUpdateState(state: string | undefined): boolean {
   const s = state === undefined ? undefined : parseTaskStateName(state);
   return s !== undefined && isTerminal(s);
+}
+
+/** The containerizers' key of a task the master names, or undefined for malformed ids. */
+export function taskRefOf(t: { readonly framework_id: string; readonly task_id: string }): TaskRef | undefined {
+  if (!isValidId(t.framework_id) || !isValidId(t.task_id)) return undefined;
+  return { frameworkId: t.framework_id as FrameworkId, taskId: t.task_id as TaskId };
 }

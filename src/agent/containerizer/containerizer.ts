@@ -5,7 +5,7 @@ import type { TaskState } from '../../core/task-state.js';
 
 // The Containerizer port: how an agent runs a task on its host. The agent daemon turns each
 // ContainerStatus into a Mesos status update (it adds the uuid and source); adapters are the
-// Docker engine (docker-containerizer.ts) and plain child processes (process-containerizer.ts).
+// Docker engine (docker/docker-containerizer.ts) and plain child processes (process-containerizer.ts).
 
 /** A task on this agent: task ids are unique within a framework. */
 export interface TaskRef {

@@ -5,10 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UnavailableError } from '../../../../src/core/errors.js';
-import { agentId as toAgentId } from '../../../../src/core/ids.js';
-import { DockerContainerizer, type DockerContainerizerOptions } from '../../../../src/agent/containerizer/docker-containerizer.js';
-import { describeWith, DOCKER_SOCKET, TEST_IMAGE } from '../../../support/components.js';
+import { UnavailableError } from '../../../../../src/core/errors.js';
+import { agentId as toAgentId } from '../../../../../src/core/ids.js';
+import { DockerContainerizer, type DockerContainerizerOptions } from '../../../../../src/agent/containerizer/docker/docker-containerizer.js';
+import { describeWith, DOCKER_SOCKET, TEST_IMAGE } from '../../../../support/components.js';
+import { waitUntil } from '../../../../support/wait.js';
 import {
   Agents,
   containerizerContract,
@@ -22,7 +23,7 @@ import {
   type Agent,
   type AgentOptions,
   type ContainerizerHarness,
-} from './containerizer.contract.js';
+} from '../containerizer.contract.js';
 
 const docker = new Docker({ socketPath: DOCKER_SOCKET });
 const MiB = 1024 * 1024;
@@ -213,7 +214,8 @@ await describeWith(['docker'], 'DockerContainerizer', () => {
       expect(s.message).toContain('unavailable');
       await expect(c.recover()).rejects.toBeInstanceOf(UnavailableError);
       // It keeps retrying in the background without flapping or throwing.
-      await new Promise((r) => setTimeout(r, 600));
+      const checks = c.stats().engineChecks;
+      await waitUntil(() => c.stats().engineChecks >= checks + 3, 10_000, 'three more engine checks');
       expect(rec.engine().map((e) => e.state)).toEqual(['UNHEALTHY']);
     });
 
@@ -249,8 +251,9 @@ await describeWith(['docker'], 'DockerContainerizer', () => {
         await untilOutput(c, refOf(req), 'before');
         await proxy.cut();
         await rec.next((e) => e.type === 'engine' && e.health.state === 'UNHEALTHY', 3_000);
-        await new Promise((r) => setTimeout(r, 2_500));
-        // The container ended during the outage; nothing could be known yet.
+        // The container ends during the outage (the real engine sees it); nothing can be known through the cut socket.
+        const engineId = c.containers().find((i) => i.taskId === req.taskId)?.engineId ?? 'none';
+        await waitUntil(async () => (await docker.getContainer(engineId).inspect()).State.Status === 'exited', 15_000, 'the container to exit during the outage');
         expect(c.status(refOf(req))?.state).toBe('RUNNING');
         const mark = rec.events.length;
         await proxy.start();

@@ -1,0 +1,219 @@
+import { Backoff } from '../core/backoff.js';
+import type { AgentId } from '../core/ids.js';
+import type { Resources } from '../core/resources.js';
+import type { Logger } from '../core/logger.js';
+import { sleep } from '../core/sleep.js';
+import type { TaskSpec } from '../core/task.js';
+import { isTerminal } from '../core/task-state.js';
+import type { LaunchWork, StatusUpdate, WorkResponse } from '../wire/agent-api.js';
+import type { AgentEvent } from './agent-events.js';
+import { refKey, type LaunchRequest, type TaskRef } from './containerizer/containerizer.js';
+import type { ContainerizerSet } from './containerizers.js';
+import { ReregisterRequired, type MasterClient } from './master-client.js';
+import type { MasterSession } from './master-session.js';
+import type { StatusJournal, TaskKeyed } from './status-journal.js';
+import { newStatusUuid, taskRefOf } from './status-update.js';
+
+// The agent's work: long-polls the master for what to do (launches, kills, acknowledgements
+// relayed from frameworks, framework messages) and hands it to the containerizers. The master
+// repeats launch and kill work until it sees its effect, so each item is applied once: a
+// repeat is recognised and skipped. Each poll confirms the acknowledgements the agent applied.
+
+/** Repeated work (a kill still in its grace period, a launch not yet STARTING) is polled for again after this pause. */
+const REPEAT_PAUSE_MS = 250;
+
+export interface WorkLoopOptions {
+  readonly client: MasterClient;
+  readonly session: MasterSession;
+  readonly log: Logger;
+  /** Aborted when the agent stops. */
+  readonly signal: AbortSignal;
+  /** The long-poll's wait_seconds. Default 20. */
+  readonly longPollSeconds?: number;
+  /** Cap of the backoff between failed polls. Default 5 s. */
+  readonly reconnectMaxMs?: number;
+  readonly agentId: () => AgentId | undefined;
+  /** The containerizers (undefined between agent ids). */
+  readonly containers: () => ContainerizerSet | undefined;
+  readonly journal: () => StatusJournal | undefined;
+  /** A framework's acknowledgement of a status update, relayed by the master. */
+  readonly acknowledge: (uuid: string) => void;
+  /** Some containerizer has not finished recovering: a task may still show up there. */
+  readonly recovering: () => boolean;
+  /** Reports a status update the agent makes up itself (a kill that overtook its launch). */
+  readonly reportUpdate: (update: StatusUpdate) => void;
+  readonly emit: (event: AgentEvent) => void;
+}
+
+export class WorkLoop {
+  private done: Promise<void> | undefined;
+  /** Launches handed to a containerizer and not yet answered. */
+  private readonly launching = new Set<string>();
+  /** Tasks a kill was passed on for (the master repeats kill work until the task ends). */
+  private readonly killsPassed = new Set<string>();
+  /** The work version last applied, and the session it belongs to. */
+  private workVersion: number | undefined;
+  private workSession: string | undefined;
+  /** Acknowledgements applied to the journal, to confirm with the next work poll. */
+  private confirmedAcks: { framework_id: string; task_id: string; uuid: string }[] = [];
+
+  constructor(private readonly o: WorkLoopOptions) {}
+
+  private get stopping(): boolean {
+    return this.o.signal.aborted;
+  }
+
+  start(): void {
+    this.done = this.run();
+  }
+
+  /** Resolves once the loop has ended (after the agent's signal is aborted). */
+  async stopped(): Promise<void> {
+    await this.done;
+  }
+
+  /** An acknowledgement applied to the journal: confirmed with the next poll. */
+  confirm(ack: TaskKeyed & { readonly uuid: string }): void {
+    this.confirmedAcks.push(ack);
+  }
+
+  /** The task ended: a later kill of it (a new run under the same id) is passed on again. */
+  taskEnded(ref: TaskRef): void {
+    this.killsPassed.delete(refKey(ref));
+  }
+
+  private async run(): Promise<void> {
+    const backoff = new Backoff({ initialMs: 200, maxMs: this.o.reconnectMaxMs ?? 5_000, jitter: 0.2 });
+    const wait = this.o.longPollSeconds ?? 20;
+    while (!this.stopping) {
+      const session = this.o.session.current;
+      const id = this.o.agentId();
+      if (session === undefined || id === undefined) {
+        await this.o.session.register();
+        continue;
+      }
+      const confirmed = this.confirmedAcks.splice(0, 10_000);
+      let work: WorkResponse;
+      // A new session starts from all its work; then each poll waits for work beyond what it applied.
+      if (this.workSession !== session) {
+        this.workSession = session;
+        this.workVersion = undefined;
+      }
+      try {
+        work = await this.o.client.work(
+          id,
+          { session, wait_seconds: wait, ...(confirmed.length > 0 && { confirmed_acks: confirmed }), ...(this.workVersion !== undefined && { since_version: this.workVersion }) },
+          this.o.signal,
+        );
+      } catch (e) {
+        this.confirmedAcks.unshift(...confirmed);
+        if (this.stopping) return;
+        if (e instanceof ReregisterRequired) {
+          this.o.log.info('the master asks this agent to register again', { reason: e.message });
+          await this.o.session.reregister(session);
+          continue;
+        }
+        const level = backoff.attempts >= 3 ? 'warn' : 'debug';
+        this.o.log[level]('work poll failed; retrying', { error: (e as Error).message });
+        await sleep(backoff.next(), this.o.signal);
+        continue;
+      }
+      backoff.reset();
+      let news = false;
+      try {
+        news = this.handleWork(work);
+        if (work.version !== undefined) this.workVersion = work.version;
+      } catch (e) {
+        this.o.log.error('handling work failed', { error: e });
+      }
+      if (!news) await sleep(REPEAT_PAUSE_MS, this.o.signal);
+    }
+  }
+
+  /** Applies one work answer; true when it held anything not seen before. */
+  private handleWork(work: WorkResponse): boolean {
+    this.o.emit({
+      type: 'work',
+      at: performance.now(),
+      launch: work.launch.map((l) => ({ framework_id: l.framework_id, task_id: l.task_id })),
+      kill: work.kill.map((k) => ({ framework_id: k.framework_id, task_id: k.task_id })),
+      acks: work.acks.length,
+    });
+    let news = work.acks.length > 0 || work.messages.length > 0;
+    for (const a of work.acks) {
+      this.o.acknowledge(a.uuid);
+      this.confirmedAcks.push(a);
+    }
+    for (const l of work.launch) if (this.launchTask(l)) news = true;
+    for (const k of work.kill) if (this.killTask(k)) news = true;
+    for (const m of work.messages) {
+      // Stratus runs no custom executors: a framework message is logged (Mesos would hand it to the executor).
+      const preview = Buffer.from(m.data, 'base64').toString('utf8').slice(0, 256);
+      this.o.log.info('framework message', { frameworkId: m.framework_id, executorId: m.executor_id, bytes: Math.floor((m.data.length * 3) / 4), preview });
+      this.o.emit({ type: 'message', frameworkId: m.framework_id, executorId: m.executor_id, data: m.data });
+    }
+    return news;
+  }
+
+  private launchTask(item: LaunchWork): boolean {
+    const ref = taskRefOf(item);
+    const set = this.o.containers();
+    const id = this.o.agentId();
+    if (ref === undefined) {
+      this.o.log.warn('ignoring launch work with a malformed task id', { frameworkId: item.framework_id, taskId: item.task_id });
+      return false;
+    }
+    if (set === undefined || id === undefined) return false; // between agent ids: the launch comes again
+    const key = refKey(ref);
+    const journal = this.o.journal();
+    // The master repeats a launch until it has applied STARTING, and the framework cannot have
+    // acknowledged STARTING before that: while the task has updates pending, it is a repeat.
+    if (this.launching.has(key) || journal?.hasPending(item)) return false;
+    const previous = set.owner(ref);
+    const before = previous?.status(ref);
+    if (before !== undefined && !isTerminal(before.state)) return false;
+    const c = set.pick(item.spec);
+    const req: LaunchRequest = { ...ref, agentId: id, spec: item.spec as TaskSpec, resources: item.resources as Resources };
+    this.launching.add(key);
+    this.o.log.info('launching task', { frameworkId: ref.frameworkId, taskId: ref.taskId, containerizer: c.kind });
+    // A task id used again (the earlier task ended and was forgotten by the master): a new run.
+    const cleared = previous !== undefined ? previous.destroy(ref).then(() => this.o.journal()?.forget(item)) : Promise.resolve();
+    void cleared
+      .then(() => c.launch(req))
+      .catch((e: unknown) => this.o.log.error('launch failed unexpectedly', { taskId: ref.taskId, error: e }))
+      .finally(() => this.launching.delete(key));
+    return true;
+  }
+
+  private killTask(item: TaskKeyed & { readonly grace_period_ms?: number }): boolean {
+    const ref = taskRefOf(item);
+    const set = this.o.containers();
+    if (ref === undefined || set === undefined) return false;
+    const key = refKey(ref);
+    const owner = set.owner(ref);
+    if (owner !== undefined) {
+      const st = owner.status(ref);
+      if (st === undefined || isTerminal(st.state) || this.killsPassed.has(key)) return false;
+      this.killsPassed.add(key);
+      this.o.log.info('killing task', { frameworkId: ref.frameworkId, taskId: ref.taskId, gracePeriodMs: item.grace_period_ms });
+      void owner
+        .kill(ref, item.grace_period_ms !== undefined ? { gracePeriodMs: item.grace_period_ms } : {})
+        .catch((e: unknown) => this.o.log.error('kill failed unexpectedly', { taskId: ref.taskId, error: e }));
+      return true;
+    }
+    // Not here (yet): a launch in progress, or containers still to recover, will show it; the kill comes again.
+    if (this.launching.has(key) || this.o.recovering() || this.o.journal()?.lastState(item) !== undefined) return false;
+    // The kill overtook the launch: the task never reached this agent.
+    this.o.reportUpdate({
+      framework_id: ref.frameworkId,
+      task_id: ref.taskId,
+      state: 'TASK_KILLED',
+      uuid: newStatusUuid(),
+      source: 'SOURCE_AGENT',
+      reason: 'REASON_TASK_KILLED_DURING_LAUNCH',
+      message: 'Task killed before it was launched on this agent',
+      timestamp: Date.now() / 1000,
+    });
+    return true;
+  }
+}
