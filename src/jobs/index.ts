@@ -1,6 +1,7 @@
 // The built-in jobs framework (services and batch jobs, placed with Fenzo), its HTTP API and client.
 export { startJobsFramework, type RunningJobs, type StartJobsOptions } from './start.js';
-export { JobsFramework, DEFAULT_JOBS_TIMING, type JobsFrameworkOptions, type JobsTiming } from './framework.js';
+export { JobsFramework, type JobsFrameworkOptions } from './framework.js';
+export { DEFAULT_JOBS_TIMING, type JobsTiming } from './timing.js';
 export { JobsApi, type JobsApiOptions, type RebalanceResult, type UpdateResult } from './api.js';
 export { jobsRoutes } from './routes.js';
 export { JobsClient } from './client.js';

@@ -60,3 +60,39 @@ export async function masterRunning(cluster: TestCluster, frameworkId: string, j
   const tasks = await cluster.master.registry.listTasksByFramework(frameworkId);
   return tasks.filter((t) => t.taskId.startsWith(`${job}.`) && t.state === 'RUNNING').map((t) => t.taskId);
 }
+
+/** What `watchRunning` saw: the fewest tasks RUNNING at once so far. */
+export interface RunningWatch {
+  readonly min: number;
+  stop(): void;
+}
+
+/**
+ * Follows every status update the framework receives from the master about `job`'s tasks,
+ * starting from the `running` task ids, and keeps the fewest RUNNING at any moment. Each
+ * transition is seen (no sampling); a task reported killing or ended no longer counts, even if
+ * an earlier RUNNING is delivered again.
+ */
+export function watchRunning(jobs: RunningJobs, job: string, running: readonly string[]): RunningWatch {
+  const driver = jobs.framework.driver;
+  if (driver === undefined) throw new Error('the jobs framework has no driver yet');
+  const up = new Set(running);
+  const down = new Set<string>();
+  let min = up.size;
+  const off = driver.on('update', (status) => {
+    if (!status.taskId.startsWith(`${job}.`)) return;
+    if (status.state === 'TASK_RUNNING') {
+      if (!down.has(status.taskId)) up.add(status.taskId);
+    } else if (status.state !== 'TASK_STAGING' && status.state !== 'TASK_STARTING') {
+      up.delete(status.taskId);
+      down.add(status.taskId);
+    }
+    min = Math.min(min, up.size);
+  });
+  return {
+    get min() {
+      return min;
+    },
+    stop: off,
+  };
+}

@@ -3,7 +3,7 @@ import type { JobDetail, JobsClient, RunningJobs } from '../../../src/jobs/index
 import { ApiError } from '../../../src/wire/api-error.js';
 import { TestCluster } from '../../support/jobs-cluster.js';
 import { waitUntil } from '../../support/wait.js';
-import { client, masterRunning, runningByZone, startJobs, waitRunning } from '../../support/jobs-harness.js';
+import { client, masterRunning, runningByZone, startJobs, waitRunning, watchRunning } from '../../support/jobs-harness.js';
 
 // The jobs framework end to end: a master, simulated agents over three zones, the framework
 // through the SDK, its HTTP API on the master.
@@ -119,15 +119,8 @@ describe('jobs framework', () => {
     await api.submit({ name: 'web', instances: 6, cpus: 0.25, mem: 32, command: 'serve v1', maxUnavailable: 2 });
     const before = await waitRunning(api, 'web', 6);
     const fid = jobs!.framework.frameworkId!;
-    // Watch the master's tasks throughout the update.
-    let minRunning = Infinity;
-    let watching = true;
-    const watcher = (async () => {
-      while (watching) {
-        minRunning = Math.min(minRunning, (await masterRunning(cluster, fid, 'web')).length);
-        await new Promise((r) => setTimeout(r, 5));
-      }
-    })();
+    // Every task update the master sends throughout the update, from the six running now.
+    const watch = watchRunning(jobs!, 'web', before.instances.map((i) => i.taskId!));
     const res = await api.update('web', { command: 'serve v2' });
     expect(res.rolling).toBe(true);
     const after = await waitUntil(
@@ -138,12 +131,12 @@ describe('jobs framework', () => {
       20_000,
       'all instances on version 2',
     );
-    watching = false;
-    await watcher;
-    expect(minRunning).toBeGreaterThanOrEqual(4);
-    expect(minRunning).toBeLessThan(6); // it did replace tasks
+    watch.stop();
+    expect(watch.min).toBeGreaterThanOrEqual(4);
+    expect(watch.min).toBeLessThan(6); // it did replace tasks
     const oldIds = new Set(before.instances.map((i) => i.taskId));
     expect(after.instances.every((i) => !oldIds.has(i.taskId))).toBe(true);
+    expect((await masterRunning(cluster, fid, 'web')).sort()).toEqual(after.instances.map((i) => i.taskId!).sort());
     const task = await cluster.master.registry.getTask(fid, after.instances[0]!.taskId!);
     expect(task?.spec.command?.value).toBe('serve v2');
     expect(runningByZone(after)).toEqual({ a: 2, b: 2, c: 2 });
