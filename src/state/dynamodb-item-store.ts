@@ -57,7 +57,7 @@ function expectCondition(expect: Expect, e: Expression): void {
   e.names['#ttl'] = TTL;
   e.values[':now'] = { N: String(nowSeconds()) };
   const live = '(attribute_not_exists(#ttl) OR #ttl > :now)';
-  if (expect === 'absent') e.condition = `(attribute_not_exists(#pk) OR #ttl <= :now)`;
+  if (expect === 'absent') e.condition = 'attribute_not_exists(#pk) OR #ttl <= :now';
   else if (expect === 'present') e.condition = `attribute_exists(#pk) AND ${live}`;
   else {
     e.names['#v'] = V;

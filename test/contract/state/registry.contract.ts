@@ -6,6 +6,7 @@ import { EMPTY, resources } from '../../../src/core/resources.js';
 import type { Task } from '../../../src/core/task.js';
 import type { ItemStore } from '../../../src/state/item-store.js';
 import { TransactionConflict } from '../../../src/state/item-store.js';
+import { keys } from '../../../src/state/keys.js';
 import { LeaderLease } from '../../../src/state/leader-lease.js';
 import { Registry } from '../../../src/state/registry.js';
 
@@ -230,6 +231,23 @@ export function registryContract(name: string, makeStore: StoreFactory): void {
         const l = await registry.listLiveness('agent');
         expect(l.find((x) => x.id === 'a1')?.beats).toBe(2);
         expect(l.find((x) => x.id === 'a2')?.beats).toBe(1);
+      });
+
+      it('checks an item unchanged, or still absent, inside a transaction', async () => {
+        await registry.transaction().putDocument('t', 'here', { v: 1 }, 'absent').commit();
+        const here = (await registry.getDocument('t', 'here'))!;
+        // Both conditions hold: the check passes and the write goes through.
+        await registry
+          .transaction()
+          .check(keys.document('t', 'here'), { version: here.version }, 'here')
+          .check(keys.document('t', 'not-yet'), 'absent', 'not-yet')
+          .putDocument('t', 'out', { ok: true }, 'absent')
+          .commit();
+        expect((await registry.getDocument('t', 'out'))?.data).toEqual({ ok: true });
+        // Once the item exists, expecting it absent fails the whole transaction.
+        await registry.transaction().putDocument('t', 'not-yet', { v: 1 }, 'absent').commit();
+        await expect(registry.transaction().check(keys.document('t', 'not-yet'), 'absent', 'not-yet').putDocument('t', 'out2', {}, 'absent').commit()).rejects.toBeInstanceOf(ConflictError);
+        expect(await registry.getDocument('t', 'out2')).toBeUndefined();
       });
 
       it('stores documents of other modules by collection', async () => {
