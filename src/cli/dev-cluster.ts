@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAgent, type AgentDaemon } from '../agent/index.js';
 import { federateInProcess, type InProcessFederation } from '../federation/index.js';
-import { runningJobs } from '../federation/federated-controller.js';
+import { runningJobs } from '../federation/jobs/controller.js';
 import { attachAutoscaler, createLocalScalingProvider, type Autoscaler, type LocalScalingProvider } from '../autoscaler/index.js';
 import { startJobsFramework, type RunningJobs } from '../jobs/index.js';
 import { CredentialAuthenticator, generateDevCredentials } from '../master-lambda/http/credentials.js';

@@ -1,12 +1,12 @@
 import type { ExtensibleMaster } from '../master-lambda/extension.js';
-import type { FederationConfig } from './config.js';
-import type { FederatedJobsConfig } from './federated-config.js';
-import { FederatedJobsController, registryJobs, type LocalJobs } from './federated-controller.js';
-import { federatedJobsRoutes } from './federated-routes.js';
-import { Federation, type FederationOptions } from './federation.js';
-import type { GossipTransport } from './gossip-transport.js';
-import type { RegionJobs } from './region-jobs.js';
-import { federationRoutes } from './routes.js';
+import type { FederationConfig } from './gossip/config.js';
+import type { FederatedJobsConfig } from './jobs/config.js';
+import { FederatedJobsController, registryJobs, type LocalJobs } from './jobs/controller.js';
+import { federatedJobsRoutes } from './jobs/routes.js';
+import { Federation, type FederationOptions } from './gossip/region-gossip.js';
+import type { GossipTransport } from './gossip/transport.js';
+import type { RegionJobs } from './jobs/region-jobs.js';
+import { federationRoutes } from './gossip/routes.js';
 
 // One call for every entry point to give a master its federation: gossip (digests to and from
 // peers, failure detection) and federated jobs (a controller deciding the jobs this region owns),

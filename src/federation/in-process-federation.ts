@@ -1,11 +1,11 @@
 import type { ExtensibleMaster } from '../master-lambda/extension.js';
 import { attachFederation, type AttachedFederation } from './attach.js';
-import type { FederationConfig } from './config.js';
-import type { FederatedJobsConfig } from './federated-config.js';
-import type { FederatedJobsController, LocalJobs } from './federated-controller.js';
-import type { Federation } from './federation.js';
-import { InProcessGossipNetwork } from './in-process-transport.js';
-import { directRegionJobs, type RegionJobs } from './region-jobs.js';
+import type { FederationConfig } from './gossip/config.js';
+import type { FederatedJobsConfig } from './jobs/config.js';
+import type { FederatedJobsController, LocalJobs } from './jobs/controller.js';
+import type { Federation } from './gossip/region-gossip.js';
+import { InProcessGossipNetwork } from './gossip/in-process-transport.js';
+import { directRegionJobs, type RegionJobs } from './jobs/region-jobs.js';
 
 // Federates regions that run in one process (`stratus dev --regions a,b,c`): one in-process
 // gossip network and each region's federation attached to its master. Regions given their jobs

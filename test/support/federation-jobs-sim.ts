@@ -1,13 +1,13 @@
 import type { Agent } from '../../src/core/agent.js';
 import type { AgentId } from '../../src/core/ids.js';
 import { EMPTY, resources } from '../../src/core/resources.js';
-import type { FederationConfig } from '../../src/federation/config.js';
-import type { FederatedJobsConfig } from '../../src/federation/federated-config.js';
-import { FederatedJobsController, registryJobs, type LocalJobs } from '../../src/federation/federated-controller.js';
-import { directRegionJobs } from '../../src/federation/region-jobs.js';
+import type { FederationConfig } from '../../src/federation/gossip/config.js';
+import type { FederatedJobsConfig } from '../../src/federation/jobs/config.js';
+import { FederatedJobsController, registryJobs, type LocalJobs } from '../../src/federation/jobs/controller.js';
+import { directRegionJobs } from '../../src/federation/jobs/region-jobs.js';
 import type { JobDetail } from '../../src/jobs/views.js';
 import { silentLogger } from '../../src/core/logger.js';
-import { SimFederation } from './federation-cluster.js';
+import { SimFederation } from './federation-gossip-sim.js';
 import { seedFleet } from './federation-fixtures.js';
 
 // Federated jobs on simulated time: SimFederation's regions (in-memory Registries, in-process

@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { formatAge, regionRows, regionsCommand } from '../../../../src/cli/commands/regions.js';
-import { federationRoutes } from '../../../../src/federation/routes.js';
+import { federationRoutes } from '../../../../src/federation/gossip/routes.js';
 import { silentLogger } from '../../../../src/core/logger.js';
 import { Master } from '../../../../src/master-lambda/master.js';
 import { startLocalServer } from '../../../../src/master-lambda/local-server.js';
-import { SimFederation } from '../../../support/federation-cluster.js';
+import { SimFederation } from '../../../support/federation-gossip-sim.js';
 import { fleet, seedFleet } from '../../../support/federation-fixtures.js';
 import { captureStdout } from '../../../support/stdout.js';
 

@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { UsageError } from '../../../../src/cli/command.js';
 import { runCommand, runSpec } from '../../../../src/cli/commands/run.js';
-import { FederatedJobsController, registryJobs } from '../../../../src/federation/federated-controller.js';
-import { federatedJobsRoutes } from '../../../../src/federation/federated-routes.js';
-import { Federation } from '../../../../src/federation/federation.js';
-import { InProcessGossipNetwork } from '../../../../src/federation/in-process-transport.js';
+import { FederatedJobsController, registryJobs } from '../../../../src/federation/jobs/controller.js';
+import { federatedJobsRoutes } from '../../../../src/federation/jobs/routes.js';
+import { Federation } from '../../../../src/federation/gossip/region-gossip.js';
+import { InProcessGossipNetwork } from '../../../../src/federation/gossip/in-process-transport.js';
 import { silentLogger } from '../../../../src/core/logger.js';
 import { Master } from '../../../../src/master-lambda/master.js';
 import { startLocalServer } from '../../../../src/master-lambda/local-server.js';
