@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { ExtensibleMaster } from '../master-lambda/extension.js';
 import { attachFederation, type AttachedFederation, type AttachFederationOptions } from './attach.js';
-import type { FederationConfig } from './gossip/config.js';
+import type { GossipConfig } from './gossip/config.js';
 import { regionName } from './gossip/digest.js';
 import { peerHeaders } from './jobs/peer-auth.js';
 import { DEFAULT_QUEUE_PREFIX, QueueDirectory, sqsClientFromEnv } from './gossip/sqs-queues.js';
@@ -19,7 +19,7 @@ export interface FederationSettings {
   readonly peers: readonly string[];
   readonly queueUrls: Readonly<Record<string, string>>;
   readonly queuePrefix: string;
-  readonly config: Partial<FederationConfig>;
+  readonly config: Partial<GossipConfig>;
 }
 
 const settingsSchema = z.object({

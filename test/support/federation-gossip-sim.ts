@@ -1,5 +1,5 @@
-import type { FederationConfig } from '../../src/federation/gossip/config.js';
-import { Federation, type FederationOptions, type LeaderView } from '../../src/federation/gossip/region-gossip.js';
+import type { GossipConfig } from '../../src/federation/gossip/config.js';
+import { RegionGossip, type RegionGossipOptions, type LeaderView } from '../../src/federation/gossip/region-gossip.js';
 import type { GossipTransport } from '../../src/federation/gossip/transport.js';
 import { InProcessGossipNetwork } from '../../src/federation/gossip/in-process-transport.js';
 import { silentLogger } from '../../src/core/logger.js';
@@ -14,37 +14,37 @@ export interface SimRegion {
   readonly name: string;
   readonly registry: Registry;
   transport: GossipTransport;
-  federation: Federation;
+  gossip: RegionGossip;
   /** Set false to cut the region off: it neither sends nor receives. */
   connected: boolean;
 }
 
 export interface SimOptions {
   readonly regions: readonly string[];
-  readonly config?: Partial<FederationConfig>;
+  readonly config?: Partial<GossipConfig>;
   /** Wraps each region's transport (e.g. in a ChaosTransport). */
   readonly wrap?: (t: GossipTransport, region: string) => GossipTransport;
   readonly leader?: (region: string) => LeaderView | undefined;
-  readonly extra?: Partial<FederationOptions>;
+  readonly extra?: Partial<RegionGossipOptions>;
   /** Per-region options on top of `extra` (e.g. the region's federated job summaries). */
-  readonly extraFor?: (region: string) => Partial<FederationOptions>;
+  readonly extraFor?: (region: string) => Partial<RegionGossipOptions>;
 }
 
-export class SimFederation {
+export class SimGossip {
   now = 0;
   wall = 1_700_000_000_000;
   readonly network: InProcessGossipNetwork;
   readonly regions = new Map<string, SimRegion>();
-  readonly config: Partial<FederationConfig>;
+  readonly config: Partial<GossipConfig>;
 
   constructor(private readonly options: SimOptions) {
     this.config = { intervalMs: 1_000, ...options.config };
     this.network = new InProcessGossipNetwork({ clock: () => this.now });
     for (const name of options.regions) {
       const registry = new Registry(new MemoryItemStore(), undefined, () => this.wall);
-      const region: SimRegion = { name, registry, transport: this.transportFor(name), federation: undefined as unknown as Federation, connected: true };
+      const region: SimRegion = { name, registry, transport: this.transportFor(name), gossip: undefined as unknown as RegionGossip, connected: true };
       this.regions.set(name, region);
-      region.federation = this.newFederation(name);
+      region.gossip = this.newGossip(name);
     }
   }
 
@@ -53,11 +53,11 @@ export class SimFederation {
     return this.options.wrap ? this.options.wrap(t, name) : t;
   }
 
-  /** A fresh Federation for a region (a restart), on its same Registry and inbox. */
-  newFederation(name: string): Federation {
+  /** A fresh RegionGossip for a region (a restart), on its same Registry and inbox. */
+  newGossip(name: string): RegionGossip {
     const r = this.region(name);
     const leader = this.options.leader?.(name);
-    const f = new Federation({
+    const f = new RegionGossip({
       region: name,
       peers: this.options.regions.filter((p) => p !== name),
       registry: r.registry,
@@ -70,7 +70,7 @@ export class SimFederation {
       ...this.options.extra,
       ...this.options.extraFor?.(name),
     });
-    r.federation = f;
+    r.gossip = f;
     return f;
   }
 
@@ -87,14 +87,14 @@ export class SimFederation {
 
   /** Every connected region sends (and judges its peers), then every connected region reads its inbox dry. */
   async round(): Promise<void> {
-    for (const r of this.regions.values()) if (r.connected) await r.federation.tick();
+    for (const r of this.regions.values()) if (r.connected) await r.gossip.tick();
     await this.deliver();
   }
 
   async deliver(): Promise<void> {
     for (const r of this.regions.values()) {
       if (!r.connected) continue;
-      while ((await r.federation.receiveOnce(0)) > 0);
+      while ((await r.gossip.receiveOnce(0)) > 0);
     }
   }
 
@@ -107,6 +107,6 @@ export class SimFederation {
   }
 
   async stateOf(observer: string, peer: string): Promise<string | undefined> {
-    return (await this.region(observer).federation.peers()).find((p) => p.name === peer)?.state;
+    return (await this.region(observer).gossip.peers()).find((p) => p.name === peer)?.state;
   }
 }

@@ -1,7 +1,7 @@
-// Federation settings. Liveness is counted in missed gossip intervals, so one knob (the
+// Gossip settings. Liveness is counted in missed gossip intervals, so one knob (the
 // interval) scales detection times, as in SWIM-style failure detectors.
 
-export interface FederationConfig {
+export interface GossipConfig {
   /** A digest is sent to every peer this often (issue 8: 5 s). */
   readonly intervalMs: number;
   /** A peer with no newer digest for this many intervals is suspect... */
@@ -23,7 +23,7 @@ export interface FederationConfig {
   readonly maxServices: number;
 }
 
-export const DEFAULT_FEDERATION_CONFIG: FederationConfig = {
+export const DEFAULT_GOSSIP_CONFIG: GossipConfig = {
   intervalMs: 5_000,
   suspectAfterMissed: 3,
   deadAfterMissed: 6,
@@ -36,12 +36,12 @@ export const DEFAULT_FEDERATION_CONFIG: FederationConfig = {
   maxServices: 1_000,
 };
 
-export function federationConfig(overrides: Partial<FederationConfig> = {}): FederationConfig {
-  const c = { ...DEFAULT_FEDERATION_CONFIG, ...overrides };
-  const positive = (name: keyof FederationConfig): void => {
+export function gossipConfig(overrides: Partial<GossipConfig> = {}): GossipConfig {
+  const c = { ...DEFAULT_GOSSIP_CONFIG, ...overrides };
+  const positive = (name: keyof GossipConfig): void => {
     if (!Number.isFinite(c[name]) || c[name] <= 0) throw new Error(`federation config: ${name} must be a positive number (got ${c[name]})`);
   };
-  for (const k of Object.keys(c) as (keyof FederationConfig)[]) positive(k);
+  for (const k of Object.keys(c) as (keyof GossipConfig)[]) positive(k);
   if (c.deadAfterMissed <= c.suspectAfterMissed) {
     throw new Error(`federation config: deadAfterMissed (${c.deadAfterMissed}) must exceed suspectAfterMissed (${c.suspectAfterMissed})`);
   }

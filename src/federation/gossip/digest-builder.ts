@@ -1,7 +1,7 @@
 import { GROUP_ATTRIBUTE, ZONE_ATTRIBUTE, type Agent } from '../../core/agent.js';
 import { subtractSaturating, type Resources } from '../../core/resources.js';
 import type { Task } from '../../core/task.js';
-import type { FederationConfig } from './config.js';
+import type { GossipConfig } from './config.js';
 import {
   DIGEST_VERSION,
   type AgentCounts,
@@ -34,7 +34,7 @@ export interface DigestInput {
   readonly api?: string;
 }
 
-export type DigestLimits = Pick<FederationConfig, 'maxBuckets' | 'maxEndpointsPerService' | 'maxServices'>;
+export type DigestLimits = Pick<GossipConfig, 'maxBuckets' | 'maxEndpointsPerService' | 'maxServices'>;
 
 const zero = (): Scalars => ({ cpus: 0, mem: 0, disk: 0, network: 0 });
 

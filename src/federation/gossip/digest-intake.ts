@@ -2,9 +2,9 @@ import type { Logger } from '../../core/logger.js';
 import { decodeDigest, type DropReason } from './digest-codec.js';
 import { comparePositions, type DigestPosition, type RegionDigest } from './digest.js';
 import type { PeerStore } from './peer-store.js';
-import type { FederationStats } from './stats.js';
+import type { GossipStats } from './stats.js';
 
-// Applying received messages to the peer table: the one path both the Federation's receive
+// Applying received messages to the peer table: the one path both the RegionGossip's receive
 // loop and the receiver Lambda take. Invalid digests are dropped, counted and logged, never
 // applied; of several digests from one peer in a batch only the newest is written; a storage
 // failure leaves that message for redelivery instead of losing it.
@@ -25,7 +25,7 @@ export interface DigestIntakeOptions {
   /** This region: a digest claiming to come from it is dropped. */
   readonly region: string;
   readonly store: PeerStore;
-  readonly stats: FederationStats;
+  readonly stats: GossipStats;
   readonly log: Logger;
   readonly maxDigestBytes: number;
 }

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { regionPolicySchema } from '../jobs/policy.js';
 import { regionName } from './region-name.js';
 
 // A region's digest: what one region tells its peers every gossip interval. It aggregates by
@@ -60,6 +59,26 @@ export const healthSchema = z.object({
   reasons: z.array(z.string().max(256)).max(16),
 });
 export type RegionHealth = z.infer<typeof healthSchema>;
+
+/** Instances of one federated job over all regions (each region's child job allows as many). */
+export const MAX_FEDERATED_INSTANCES = 1000;
+const MAX_POLICY_REGIONS = 64;
+
+const instances = z
+  .int('must be a whole number')
+  .min(0, 'must not be negative')
+  .max(MAX_FEDERATED_INSTANCES, `must be at most ${MAX_FEDERATED_INSTANCES}`);
+const weight = z.number('must be a number').min(0, 'must not be negative').max(1_000_000, 'must be at most 1000000');
+const fewRegions = (m: Record<string, unknown>): boolean => Object.keys(m).length <= MAX_POLICY_REGIONS;
+
+/** A federated job's region policy as it travels (../jobs/policy.ts checks the rules across fields). */
+export const regionPolicySchema = z
+  .object({
+    counts: z.record(regionName, instances).refine(fewRegions, `at most ${MAX_POLICY_REGIONS} regions`).optional(),
+    weights: z.record(regionName, weight).refine(fewRegions, `at most ${MAX_POLICY_REGIONS} regions`).optional(),
+    total: instances.optional(),
+  })
+  .strict();
 
 /**
  * A federated job's definition as its owner replicates it to every peer, so that a successor

@@ -1,4 +1,4 @@
-import type { FederationConfig } from './config.js';
+import type { GossipConfig } from './config.js';
 import { isNewer, type DigestPosition } from './digest.js';
 import type { PeerState } from './peer-store.js';
 
@@ -10,7 +10,7 @@ import type { PeerState } from './peer-store.js';
 // to match the state persisted in the table: a dead peer stays dead until a newer digest comes,
 // instead of looking freshly alive because this process has not watched it yet.
 
-export type LivenessConfig = Pick<FederationConfig, 'intervalMs' | 'suspectAfterMissed' | 'deadAfterMissed'>;
+export type LivenessConfig = Pick<GossipConfig, 'intervalMs' | 'suspectAfterMissed' | 'deadAfterMissed'>;
 
 export function stateForAge(ageMs: number, c: LivenessConfig): PeerState {
   if (ageMs >= c.deadAfterMissed * c.intervalMs) return 'dead';

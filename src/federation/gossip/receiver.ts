@@ -1,11 +1,11 @@
 import { createLogger, type Logger } from '../../core/logger.js';
 import { storeFromEnv } from '../../state/store-from-env.js';
 import { Registry } from '../../state/registry.js';
-import { federationConfig } from './config.js';
+import { gossipConfig } from './config.js';
 import { DigestIntake } from './digest-intake.js';
 import { REGION_NAME } from './digest.js';
 import { PeerStore } from './peer-store.js';
-import { FederationStats } from './stats.js';
+import { GossipStats } from './stats.js';
 
 // What the gossip receiver Lambda (src/master-lambda/lambda/gossip-receiver.ts) runs for a
 // region's inbox (SQS event source with ReportBatchItemFailures): a batch of records is applied to this region's peer table, and
@@ -33,7 +33,7 @@ export async function receiveRecords(event: SqsEventLike, intake: DigestIntake):
 
 export interface ReceiverContext {
   readonly intake: DigestIntake;
-  readonly stats: FederationStats;
+  readonly stats: GossipStats;
   readonly log: Logger;
 }
 
@@ -41,9 +41,9 @@ export interface ReceiverContext {
 export function receiverFromEnv(env: NodeJS.ProcessEnv = process.env): ReceiverContext {
   const region = env.STRATUS_REGION;
   if (!region || !REGION_NAME.test(region)) throw new Error('STRATUS_REGION must name this region (1-40 characters of A-Z a-z 0-9 _ -)');
-  const config = federationConfig();
+  const config = gossipConfig();
   const log = createLogger('stratus-gossip-receiver', undefined, { region });
-  const stats = new FederationStats();
+  const stats = new GossipStats();
   const store = new PeerStore(new Registry(storeFromEnv(env)), config.maxDigestBytes);
   return { intake: new DigestIntake({ region, store, stats, log, maxDigestBytes: config.maxDigestBytes }), stats, log };
 }

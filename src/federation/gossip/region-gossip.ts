@@ -3,7 +3,7 @@ import { FencedError } from '../../core/errors.js';
 import type { LeaderDuty } from '../../master-lambda/extension.js';
 import { createLogger, type Logger } from '../../core/logger.js';
 import type { Registry } from '../../state/registry.js';
-import { federationConfig, type FederationConfig } from './config.js';
+import { gossipConfig, type GossipConfig } from './config.js';
 import { buildDigest } from './digest-builder.js';
 import { encodeFitting } from './digest-codec.js';
 import { DigestIntake } from './digest-intake.js';
@@ -13,12 +13,12 @@ import { allocateIncarnation } from './incarnation.js';
 import { Membership } from './membership.js';
 import { PeerStore, positionOf, type PeerRecord, type PeerState } from './peer-store.js';
 import { localServices } from './services.js';
-import { FederationStats } from './stats.js';
+import { GossipStats } from './stats.js';
 
-// The federation facade of one region: sends this region's digest to every peer each interval
+// The gossip facade of one region: sends this region's digest to every peer each interval
 // (on the lease holder only), receives peers' digests (on any process: applying is idempotent
 // and conditional), judges peers alive, suspect or dead, and answers who the peers are and
-// where a service's endpoints are. Federated jobs (federated-controller.ts) read
+// where a service's endpoints are. Federated jobs (../jobs/controller.ts) read
 // `peerDigests()` and feed their job summaries in through `federatedJobs`.
 
 /** Who may send and judge peers: the master's lease (LeaderLease fits). */
@@ -27,7 +27,7 @@ export interface LeaderView {
   readonly epoch: number | undefined;
 }
 
-export interface FederationOptions {
+export interface RegionGossipOptions {
   readonly region: string;
   /** The regions to gossip with (not this one). */
   readonly peers: readonly string[];
@@ -41,13 +41,13 @@ export interface FederationOptions {
   readonly transport: GossipTransport;
   /** Without one, this process always acts as the region's sender (a single-process region). */
   readonly leader?: LeaderView;
-  readonly config?: Partial<FederationConfig>;
+  readonly config?: Partial<GossipConfig>;
   readonly log?: Logger;
   /** Monotonic milliseconds, for failure detection; tests and the benchmark inject one. */
   readonly clock?: () => number;
   /** This region's wall clock: incarnations and operator-facing timestamps only. */
   readonly wallClock?: () => number;
-  /** The federated jobs this region takes part in, carried in its digest (federated-controller.ts). */
+  /** The federated jobs this region takes part in, carried in its digest (../jobs/summaries.ts). */
   readonly federatedJobs?: () => Promise<readonly FederatedJobSummary[]>;
   /** This region's master API URL, advertised in its digest. */
   readonly api?: string;
@@ -97,7 +97,7 @@ export interface ServiceLookup {
   readonly truncatedIn?: string[];
 }
 
-export type FederationEvent =
+export type GossipEvent =
   | { readonly type: 'sent'; readonly incarnation: number; readonly seq: number }
   | { readonly type: 'digest'; readonly region: string; readonly digest: RegionDigest }
   | { readonly type: 'state'; readonly region: string; readonly from: PeerState; readonly to: PeerState };
@@ -105,11 +105,11 @@ export type FederationEvent =
 const SEVERITY: Record<PeerState, number> = { alive: 0, suspect: 1, dead: 2 };
 const worse = (a: PeerState, b: PeerState): PeerState => (SEVERITY[a] >= SEVERITY[b] ? a : b);
 
-export class Federation {
+export class RegionGossip {
   readonly region: string;
   readonly peerNames: readonly string[];
-  readonly config: FederationConfig;
-  readonly stats = new FederationStats();
+  readonly config: GossipConfig;
+  readonly stats = new GossipStats();
   readonly store: PeerStore;
   private readonly peerRegistry: Registry;
   private readonly membership: Membership;
@@ -117,7 +117,7 @@ export class Federation {
   private readonly log: Logger;
   private readonly clock: () => number;
   private readonly wallClock: () => number;
-  private readonly listeners = new Set<(e: FederationEvent) => void>();
+  private readonly listeners = new Set<(e: GossipEvent) => void>();
   private sending: { incarnation: number; epoch: number | undefined; seq: number } | undefined;
   private lastRoundAt: number | undefined;
   private running = false;
@@ -127,7 +127,7 @@ export class Federation {
   private loops: Promise<void>[] = [];
   private round: Promise<void> | undefined;
 
-  constructor(private readonly options: FederationOptions) {
+  constructor(private readonly options: RegionGossipOptions) {
     if (!REGION_NAME.test(options.region)) throw new Error(`region name ${JSON.stringify(options.region)} is malformed`);
     for (const p of options.peers) {
       if (!REGION_NAME.test(p)) throw new Error(`peer region name ${JSON.stringify(p)} is malformed`);
@@ -136,7 +136,7 @@ export class Federation {
     if (options.peerRegistry && options.leader) throw new Error('a separate peerRegistry cannot be fenced by the leader lease: give one or the other');
     this.region = options.region;
     this.peerNames = [...new Set(options.peers)].sort();
-    this.config = federationConfig(options.config);
+    this.config = gossipConfig(options.config);
     this.log = options.log ?? createLogger('stratus-federation', undefined, { region: options.region });
     this.clock = options.clock ?? (() => performance.now());
     this.wallClock = options.wallClock ?? Date.now;
@@ -177,12 +177,12 @@ export class Federation {
     await this.round;
   }
 
-  subscribe(listener: (e: FederationEvent) => void): () => void {
+  subscribe(listener: (e: GossipEvent) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
 
-  private emit(e: FederationEvent): void {
+  private emit(e: GossipEvent): void {
     for (const l of this.listeners) {
       try {
         l(e);

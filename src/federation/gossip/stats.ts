@@ -1,8 +1,8 @@
 import { DROP_REASONS, type DropReason } from './digest-codec.js';
 
-// Counters of one Federation (or receiver Lambda container), for tests, the benchmark and logs.
+// Counters of one RegionGossip (or receiver Lambda container), for tests, the benchmark and logs.
 
-export class FederationStats {
+export class GossipStats {
   rounds = 0;
   /** Digests handed to the transport, the transport requests they took, and their bytes. */
   sentMessages = 0;

@@ -16,7 +16,7 @@ import { planTargets, type PlanRegion, type RegionLiveness } from './plan.js';
 import { baseShares } from './policy.js';
 import { parseChange, parseSubmission } from './request.js';
 import { federatedJobView, type FederatedJobView, type RegionFacts, type ReportedChild } from './views.js';
-import type { Federation, LeaderView, PeerDigest } from '../gossip/region-gossip.js';
+import type { RegionGossip, LeaderView, PeerDigest } from '../gossip/region-gossip.js';
 import { localChildren, type ChildStatus } from './local-children.js';
 import { bestClaim, beats, quorum, successor, type Claim } from './ownership.js';
 import { addScaled, freeSlots, instanceSize, ZERO } from './region-capacity.js';
@@ -31,7 +31,7 @@ import { directRegionJobs, httpRegionJobs, RegionJobsError, type RegionJobs } fr
 //      region's jobs API;
 //   3. for each job it does not own: takes it over when the owner is dead and this region is
 //      the successor; removes replicas and children of jobs their live owner no longer lists.
-// It also gives the Federation the summaries this region's digest carries, and serves the
+// It also gives the RegionGossip the summaries this region's digest carries, and serves the
 // operations behind /api/v1/federation/jobs.
 
 /** This region's jobs framework: its API (which wakes the framework) and its store. */
@@ -52,7 +52,7 @@ export function runningJobs(jobs: RunningJobs): LocalJobs {
 }
 
 export interface FederatedJobsOptions {
-  readonly federation: Federation;
+  readonly gossip: RegionGossip;
   readonly jobs: LocalJobs;
   /** Where definitions live (default: the jobs store's Registry, the region's). */
   readonly registry?: Registry;
@@ -114,7 +114,7 @@ export class FederatedJobsController {
   readonly store: FederatedJobStore;
   /** Rounds, takeovers and changes sent, for tests and metrics. */
   readonly stats = { rounds: 0, takeovers: 0, stepDowns: 0, changesSent: 0, changeFailures: 0, adopted: 0, orphansRemoved: 0 };
-  private readonly federation: Federation;
+  private readonly gossip: RegionGossip;
   private readonly jobs: LocalJobs;
   private readonly log: Logger;
   private readonly clock: () => number;
@@ -137,8 +137,8 @@ export class FederatedJobsController {
   private current: Promise<void> | undefined;
 
   constructor(private readonly options: FederatedJobsOptions) {
-    this.federation = options.federation;
-    this.region = options.federation.region;
+    this.gossip = options.gossip;
+    this.region = options.gossip.region;
     this.jobs = options.jobs;
     this.config = federatedJobsConfig(options.config);
     this.log = options.log ?? createLogger('stratus-federated-jobs', undefined, { region: this.region });
@@ -149,15 +149,15 @@ export class FederatedJobsController {
 
   /** Every region of the federation, this one first. */
   get regions(): string[] {
-    return [this.region, ...this.federation.peerNames];
+    return [this.region, ...this.gossip.peerNames];
   }
 
   private get interval(): number {
-    return this.federation.config.intervalMs;
+    return this.gossip.config.intervalMs;
   }
 
   private get warmupMs(): number {
-    return (this.config.warmupIntervals ?? this.federation.config.suspectAfterMissed + 1) * this.interval;
+    return (this.config.warmupIntervals ?? this.gossip.config.suspectAfterMissed + 1) * this.interval;
   }
 
   // ---- running ----
@@ -226,7 +226,7 @@ export class FederatedJobsController {
     this.stats.rounds++;
     const wall = this.wallClock();
     const [peers, stored, children, agents] = await Promise.all([
-      this.federation.peerDigests(),
+      this.gossip.peerDigests(),
       this.store.list(),
       localChildren(this.jobs.store, wall, this.config.unplaceableAfterIntervals * this.interval),
       this.jobs.store.registry.listAgents(),
@@ -263,7 +263,7 @@ export class FederatedJobsController {
     for (const c of children.values()) own.set(c.id, { jobId: c.id, home: this.region, owner: this.region, ownerTerm: 0, ...reported(c) });
     out.set(this.region, { name: this.region, state: 'alive', stableForMs: Infinity, capacity, jobs: own, complete: true });
     const byPeer = new Map(peers.map((p) => [p.name, p]));
-    for (const name of this.federation.peerNames) {
+    for (const name of this.gossip.peerNames) {
       const p = byPeer.get(name);
       if (!p) {
         // Never heard from: after the warm-up, as good as dead.
@@ -592,7 +592,7 @@ export class FederatedJobsController {
 
   // ---- what this region's digest says ----
 
-  /** This region's federated job summaries (the Federation's `federatedJobs`): definitions for the jobs it owns. */
+  /** This region's federated job summaries (the RegionGossip's `federatedJobs`): definitions for the jobs it owns. */
   async summaries(): Promise<FederatedJobSummary[]> {
     const wall = this.wallClock();
     const snap = this.snapshot;
@@ -723,7 +723,7 @@ export class FederatedJobsController {
   /** Per region, for one job: liveness, its child as reported, the owner's last error there. */
   private async facts(): Promise<(id: string) => RegionFacts[]> {
     const [peers, children] = await Promise.all([
-      this.federation.peerDigests(),
+      this.gossip.peerDigests(),
       localChildren(this.jobs.store, this.wallClock(), this.config.unplaceableAfterIntervals * this.interval),
     ]);
     const byPeer = new Map(peers.map((p) => [p.name, p]));

@@ -3,7 +3,8 @@ import { ConflictError } from '../../core/errors.js';
 import { parseStoredSpec, type JobSpec } from '../../jobs/spec.js';
 import type { JsonObject } from '../../state/item-store.js';
 import type { Registry } from '../../state/registry.js';
-import { regionPolicySchema, type RegionPolicy } from './policy.js';
+import { regionPolicySchema } from '../gossip/digest.js';
+import type { RegionPolicy } from './policy.js';
 import { regionName } from '../gossip/region-name.js';
 
 // A federated job's definition: one document per job in a region's Registry. The owner's copy

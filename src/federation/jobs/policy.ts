@@ -1,30 +1,11 @@
-import { z } from 'zod';
 import { ValidationError } from '../../core/errors.js';
-import { regionName } from '../gossip/region-name.js';
+import { MAX_FEDERATED_INSTANCES, regionPolicySchema } from '../gossip/digest.js';
 
 // A federated job's region policy: explicit instance counts per region, or a total spread
-// over regions by weight. The wire shape is checked by zod (it also travels in digests); the
-// rules across fields and against the federation's regions are checked by `parsePolicy`, whose
-// errors name the field (`policy.counts.eu-west-1`), so the API answers 400 naming it.
-
-/** Instances of one federated job over all regions (each region's child job allows as many). */
-export const MAX_FEDERATED_INSTANCES = 1000;
-const MAX_POLICY_REGIONS = 64;
-
-const count = z
-  .int('must be a whole number')
-  .min(0, 'must not be negative')
-  .max(MAX_FEDERATED_INSTANCES, `must be at most ${MAX_FEDERATED_INSTANCES}`);
-const weight = z.number('must be a number').min(0, 'must not be negative').max(1_000_000, 'must be at most 1000000');
-const fewRegions = (m: Record<string, unknown>): boolean => Object.keys(m).length <= MAX_POLICY_REGIONS;
-
-export const regionPolicySchema = z
-  .object({
-    counts: z.record(regionName, count).refine(fewRegions, `at most ${MAX_POLICY_REGIONS} regions`).optional(),
-    weights: z.record(regionName, weight).refine(fewRegions, `at most ${MAX_POLICY_REGIONS} regions`).optional(),
-    total: count.optional(),
-  })
-  .strict();
+// over regions by weight. Its wire shape is checked by zod (regionPolicySchema, kept with the
+// digest that carries it to peers: ../gossip/digest.ts); the rules across fields and against
+// the federation's regions are checked by `parsePolicy`, whose errors name the field
+// (`policy.counts.eu-west-1`), so the API answers 400 naming it.
 
 export type RegionPolicy =
   | { readonly counts: Readonly<Record<string, number>> }

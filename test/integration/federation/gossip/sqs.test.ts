@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { DEFAULT_FEDERATION_CONFIG } from '../../../../src/federation/gossip/config.js';
+import { DEFAULT_GOSSIP_CONFIG } from '../../../../src/federation/gossip/config.js';
 import { buildDigest } from '../../../../src/federation/gossip/digest-builder.js';
 import { encodeDigest } from '../../../../src/federation/gossip/digest-codec.js';
-import { Federation, type FederationEvent } from '../../../../src/federation/gossip/region-gossip.js';
+import { RegionGossip, type GossipEvent } from '../../../../src/federation/gossip/region-gossip.js';
 import { handler as gossipReceiver } from '../../../../src/master-lambda/lambda/gossip-receiver.js';
 import { deleteQueues, ensureQueues, QueueDirectory, sqsClientFromEnv, type RegionQueues } from '../../../../src/federation/gossip/sqs-queues.js';
 import { SqsGossipTransport } from '../../../../src/federation/gossip/sqs-transport.js';
@@ -41,13 +41,13 @@ interface Region {
   store: DynamoDbItemStore;
   master: Master;
   transport: SqsGossipTransport;
-  federation: Federation;
+  gossip: RegionGossip;
 }
 
 interface Seen {
   readonly at: number;
   readonly observer: Name;
-  readonly e: FederationEvent;
+  readonly e: GossipEvent;
 }
 
 const prefix = `stratus-gossip-t${randomUUID().slice(0, 6)}`;
@@ -60,8 +60,8 @@ const timeline: Seen[] = [];
 
 const region = (n: Name): Region => regions.get(n)!;
 
-function newFederation(r: Pick<Region, 'name' | 'master' | 'transport'>): Federation {
-  const f = new Federation({
+function newGossip(r: Pick<Region, 'name' | 'master' | 'transport'>): RegionGossip {
+  const f = new RegionGossip({
     registry: r.master.registry,
     leader: r.master.lease,
     region: r.name,
@@ -85,7 +85,7 @@ const digestFrom = (observer: Name, peer: Name, incarnation?: number) => (s: See
 const lastSent = (n: Name, before: number): number => Math.max(0, ...timeline.filter((s) => s.observer === n && s.e.type === 'sent' && s.at <= before).map((s) => s.at));
 
 /** Median latency of a strongly consistent read on moto's DynamoDB right now. */
-await describeWith(['aws'], 'federation: three regions on moto (DynamoDB + SQS)', () => {
+await describeWith(['aws'], 'gossip: three regions on moto (DynamoDB + SQS)', () => {
   beforeAll(async () => {
     client = sqsClientFromEnv();
     queues = await ensureQueues(client, REGIONS, { prefix, maxReceiveCount: 3, visibilityTimeoutSeconds: 5, retentionSeconds: 60 });
@@ -96,7 +96,7 @@ await describeWith(['aws'], 'federation: three regions on moto (DynamoDB + SQS)'
       await seedFleet(master.registry, { agents: [agent, fakeAgent(2, name)], tasks: [fakeTask(agent, `${name}-cass`, 'cassandra', 'RUNNING', [9042])] });
       master.start();
       const transport = new SqsGossipTransport({ region: name, client, directory: new QueueDirectory(client, {}, prefix) });
-      regions.set(name, { name, store, master, transport, federation: undefined as unknown as Federation });
+      regions.set(name, { name, store, master, transport, gossip: undefined as unknown as RegionGossip });
     }
     await waitUntil(() => [...regions.values()].every((r) => r.master.lease.isLeader()), 20_000, 'the three masters to become leaders', 50);
     // A round is ~5 DynamoDB requests per region, 15 on the one serialised moto, plus the masters'.
@@ -106,7 +106,7 @@ await describeWith(['aws'], 'federation: three regions on moto (DynamoDB + SQS)'
 
   afterAll(async () => {
     for (const r of regions.values()) {
-      await r.federation?.stop();
+      await r.gossip?.stop();
       await r.master.stop();
     }
     await deleteQueues(client, REGIONS, prefix);
@@ -121,27 +121,27 @@ await describeWith(['aws'], 'federation: three regions on moto (DynamoDB + SQS)'
 
   it('converges within two intervals', async () => {
     const t0 = Date.now();
-    for (const r of regions.values()) r.federation = newFederation(r).start();
+    for (const r of regions.values()) r.gossip = newGossip(r).start();
     let last = 0;
     for (const o of REGIONS) for (const p of REGIONS) if (o !== p) last = Math.max(last, (await next(t0, digestFrom(o, p), 20 * INTERVAL, `${o} to hear from ${p}`)).at);
     expect(last - t0).toBeLessThanOrEqual(2 * INTERVAL + LATE);
-    for (const o of REGIONS) expect((await region(o).federation.peers()).map((p) => p.state)).toEqual(['alive', 'alive']);
-    const b = (await region('a').federation.peers()).find((p) => p.name === 'b')!;
+    for (const o of REGIONS) expect((await region(o).gossip.peers()).map((p) => p.state)).toEqual(['alive', 'alive']);
+    const b = (await region('a').gossip.peers()).find((p) => p.name === 'b')!;
     expect(b).toMatchObject({ agents: { total: 2, reachable: 2 }, health: { status: 'healthy' } });
     // One SQS send request per peer per round.
-    const s = region('a').federation.stats;
+    const s = region('a').gossip.stats;
     expect(s.sendRequests).toBe(s.sentMessages);
     expect(s.sentMessages).toBe(2 * s.rounds);
   }, TEST_TIMEOUT);
 
   it('finds service endpoints in every live region', async () => {
-    const found = await region('a').federation.servicesNamed('cassandra');
+    const found = await region('a').gossip.servicesNamed('cassandra');
     expect(found.endpoints.map((e) => `${e.region}:${e.task}:${e.port}`)).toEqual(['a:a-cass:9042', 'b:b-cass:9042', 'c:c-cass:9042']);
   }, TEST_TIMEOUT);
 
   it('marks a cut-off region suspect, then dead, within the configured bounds; its endpoints go', async () => {
     const cutAt = Date.now();
-    await region('c').federation.stop();
+    await region('c').gossip.stop();
     const lastDigest = lastSent('c', Date.now());
     for (const o of ['a', 'b'] as const) {
       const suspect = await next(cutAt, stateEvent(o, 'c', 'suspect'), (SUSPECT + 4) * INTERVAL, `${o} to suspect c`);
@@ -153,40 +153,40 @@ await describeWith(['aws'], 'federation: three regions on moto (DynamoDB + SQS)'
       expect(dead.at - lastDigest).toBeGreaterThanOrEqual(DEAD * INTERVAL);
       expect(dead.at - lastDigest).toBeLessThanOrEqual((DEAD + 2) * INTERVAL + LATE);
     }
-    expect((await region('a').federation.servicesNamed('cassandra')).endpoints.map((e) => e.region)).toEqual(['a', 'b']);
+    expect((await region('a').gossip.servicesNamed('cassandra')).endpoints.map((e) => e.region)).toEqual(['a', 'b']);
     // The verdict is in the table, for the next leader.
-    expect((await region('a').federation.store.get('c'))!.state).toBe('dead');
+    expect((await region('a').gossip.store.get('c'))!.state).toBe('dead');
   }, TEST_TIMEOUT);
 
   it('takes the region back under the same incarnation when the same instance resumes', async () => {
-    const before = (await region('a').federation.peers()).find((p) => p.name === 'c')!;
+    const before = (await region('a').gossip.peers()).find((p) => p.name === 'c')!;
     const t0 = Date.now();
-    region('c').federation.start();
+    region('c').gossip.start();
     // No bound is promised here: c first reads its backlog and judges its own peers, then sends.
     for (const o of ['a', 'b'] as const) await next(t0, digestFrom(o, 'c', before.incarnation), 6 * INTERVAL, `${o} to hear from c again`);
-    const after = (await region('a').federation.peers()).find((p) => p.name === 'c')!;
+    const after = (await region('a').gossip.peers()).find((p) => p.name === 'c')!;
     expect(after).toMatchObject({ state: 'alive', incarnation: before.incarnation });
     expect(after.seq).toBeGreaterThan(before.seq!);
-    expect((await region('a').federation.servicesNamed('cassandra')).endpoints.map((e) => e.region)).toEqual(['a', 'b', 'c']);
+    expect((await region('a').gossip.servicesNamed('cassandra')).endpoints.map((e) => e.region)).toEqual(['a', 'b', 'c']);
   }, TEST_TIMEOUT);
 
   it('takes a restarted region back under a new incarnation', async () => {
     const c = region('c');
-    const old = c.federation.incarnation!;
-    await c.federation.stop();
+    const old = c.gossip.incarnation!;
+    await c.gossip.stop();
     const t0 = Date.now();
     await next(t0, stateEvent('a', 'c', 'suspect'), (SUSPECT + 4) * INTERVAL, 'a to suspect c');
-    c.federation = newFederation(c).start();
+    c.gossip = newGossip(c).start();
     const t1 = Date.now();
     for (const o of ['a', 'b'] as const) await next(t1, (s) => digestFrom(o, 'c')(s) && s.e.type === 'digest' && s.e.digest.incarnation > old, 6 * INTERVAL, `${o} to hear c's new incarnation`);
-    const now = (await region('b').federation.peers()).find((p) => p.name === 'c')!;
+    const now = (await region('b').gossip.peers()).find((p) => p.name === 'c')!;
     expect(now.state).toBe('alive');
     expect(now.incarnation).toBeGreaterThan(old);
-    expect(c.federation.incarnation).toBe(now.incarnation);
+    expect(c.gossip.incarnation).toBe(now.incarnation);
   }, TEST_TIMEOUT);
 
   it('drops and counts invalid digests sent to an inbox', async () => {
-    const a = region('a').federation;
+    const a = region('a').gossip;
     const before = { ...a.stats.dropped };
     await client.send(new SendMessageCommand({ QueueUrl: queues.get('a')!.url, MessageBody: '{"version":42,"region":"x"}' }));
     await client.send(new SendMessageCommand({ QueueUrl: queues.get('a')!.url, MessageBody: 'not json' }));
@@ -202,8 +202,8 @@ await describeWith(['aws'], 'federation: three regions on moto (DynamoDB + SQS)'
     process.env.STRATUS_TABLE = store.tableName;
     try {
       const { agents, tasks } = { agents: await region('a').master.registry.listAgents(), tasks: await region('a').master.registry.listTasks() };
-      const digest = buildDigest({ region: 'a', incarnation: 42, seq: 7, agents, tasks }, DEFAULT_FEDERATION_CONFIG);
-      const body = encodeDigest(digest, DEFAULT_FEDERATION_CONFIG).body;
+      const digest = buildDigest({ region: 'a', incarnation: 42, seq: 7, agents, tasks }, DEFAULT_GOSSIP_CONFIG);
+      const body = encodeDigest(digest, DEFAULT_GOSSIP_CONFIG).body;
       const res = await gossipReceiver({ Records: [{ messageId: 'r1', body }, { messageId: 'r2', body: '{}' }] });
       expect(res).toEqual({ batchItemFailures: [] });
       const doc = await new Registry(store).getDocument('peers', 'a');

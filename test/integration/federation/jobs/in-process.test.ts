@@ -70,14 +70,14 @@ describe('federated jobs: three in-process regions with jobs frameworks', () => 
     expect(await waitCounts(masters, 'web', (c) => c.a === 1 && c.b === 1 && c.c === 1, 30_000, 'one instance per region')).toEqual({ a: 1, b: 1, c: 1 });
 
     // c stops gossiping (sends and receives): dead after 6 intervals, then its share runs in a or b.
-    await fed.federations.get('c')!.stop();
+    await fed.gossip.get('c')!.stop();
     const failed = await waitCounts(masters, 'web', (c) => (c.a ?? 0) + (c.b ?? 0) === 3, 20_000, "c's instance to start in a or b");
     expect(failed.c).toBe(1); // still running in c: c is cut off from gossip, not down
     expect(regionOf(await a.get('web'), 'c')).toMatchObject({ state: 'dead', displaced: true, target: 0 });
 
     // c is back: after HAND_BACK intervals alive its share returns and the extra instance goes.
     const back = Date.now();
-    fed.federations.get('c')!.start();
+    fed.gossip.get('c')!.start();
     const settled = await waitCounts(masters, 'web', (c) => c.a === 1 && c.b === 1 && c.c === 1, 20_000, 'the hand-back');
     expect(settled).toEqual({ a: 1, b: 1, c: 1 });
     expect(Date.now() - back).toBeGreaterThanOrEqual(HAND_BACK * INTERVAL);
@@ -93,14 +93,14 @@ describe('federated jobs: three in-process regions with jobs frameworks', () => 
 
   it('moves ownership to the successor when the home dies; the home returns and does not reclaim it', async () => {
     const owners = async (): Promise<string[]> => Promise.all(['a', 'b', 'c'].map(async (n) => `${n}:${(await new FederatedJobsClient(clusters.get(n)!.url).get('web')).owner}`));
-    await fed.federations.get('a')!.stop();
+    await fed.gossip.get('a')!.stop();
     // b is first after the home (a) by name: it takes over with term 2, and a's instance runs elsewhere.
     const b = new FederatedJobsClient(clusters.get('b')!.url);
     await waitUntil(async () => (await b.get('web')).ownerTerm === 2, 20_000, 'b to take web over');
     expect(await b.get('web')).toMatchObject({ owner: 'b', ownerTerm: 2, role: 'owner' });
     await waitCounts(masters, 'web', (c) => (c.b ?? 0) + (c.c ?? 0) === 3, 20_000, "a's instance to start in b or c");
 
-    fed.federations.get('a')!.start();
+    fed.gossip.get('a')!.start();
     await waitUntil(async () => (await owners()).join() === 'a:b,b:b,c:b', 20_000, 'a to follow b');
     expect(await waitCounts(masters, 'web', (c) => c.a === 1 && c.b === 1 && c.c === 1, 20_000, 'the hand-back to a')).toEqual({ a: 1, b: 1, c: 1 });
     expect(await new FederatedJobsClient(clusters.get('a')!.url).get('web')).toMatchObject({ owner: 'b', ownerTerm: 2, role: 'replica' });

@@ -5,8 +5,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { FederatedJobsClient } from '../../../../src/federation/jobs/client.js';
 import { FederatedJobsController, runningJobs } from '../../../../src/federation/jobs/controller.js';
 import { federatedJobsRoutes } from '../../../../src/federation/jobs/routes.js';
-import { Federation, type FederationEvent } from '../../../../src/federation/gossip/region-gossip.js';
-import { federationRoutes } from '../../../../src/federation/gossip/routes.js';
+import { RegionGossip, type GossipEvent } from '../../../../src/federation/gossip/region-gossip.js';
+import { gossipRoutes } from '../../../../src/federation/gossip/routes.js';
 import { deleteQueues, ensureQueues, QueueDirectory, sqsClientFromEnv } from '../../../../src/federation/gossip/sqs-queues.js';
 import { SqsGossipTransport } from '../../../../src/federation/gossip/sqs-transport.js';
 import type { RunningJobs } from '../../../../src/jobs/start.js';
@@ -51,14 +51,14 @@ interface Region {
   readonly jobs: RunningJobs;
   readonly table: DynamoDbItemStore;
   readonly transport: CutTransport;
-  federation: Federation;
+  gossip: RegionGossip;
   controller: FederatedJobsController;
 }
 
 interface Seen {
   readonly at: number;
   readonly observer: Name;
-  readonly e: FederationEvent;
+  readonly e: GossipEvent;
 }
 
 const prefix = `stratus-fedjobs-t${randomUUID().slice(0, 6)}`;
@@ -98,7 +98,7 @@ await describeWith(['aws'], 'federated jobs: three regions on moto (SQS + Dynamo
       // Wired by hand, not by attachFederation: the peer table is on DynamoDB (moto) while the
       // master runs in memory, so nothing here is fenced by a lease (a single process per region).
       const ref: { controller?: FederatedJobsController } = {};
-      const federation = new Federation({
+      const gossip = new RegionGossip({
         region: name,
         peers: REGIONS.filter((p) => p !== name),
         registry: cluster.master.registry,
@@ -109,18 +109,18 @@ await describeWith(['aws'], 'federated jobs: three regions on moto (SQS + Dynamo
         federatedJobs: () => ref.controller?.summaries() ?? Promise.resolve([]),
         log,
       });
-      const controller = (ref.controller = new FederatedJobsController({ federation, jobs: runningJobs(jobs), registry: peerTable, config: { handBackAfterIntervals: HAND_BACK }, log }));
-      federation.subscribe((e) => timeline.push({ at: Date.now(), observer: name, e }));
-      federationRoutes(cluster.master.api, federation);
+      const controller = (ref.controller = new FederatedJobsController({ gossip, jobs: runningJobs(jobs), registry: peerTable, config: { handBackAfterIntervals: HAND_BACK }, log }));
+      gossip.subscribe((e) => timeline.push({ at: Date.now(), observer: name, e }));
+      gossipRoutes(cluster.master.api, gossip);
       federatedJobsRoutes(cluster.master.api, controller);
-      regions.set(name, { name, cluster, jobs, table, transport, federation, controller });
+      regions.set(name, { name, cluster, jobs, table, transport, gossip, controller });
     }
   }, 120_000);
 
   afterAll(async () => {
     for (const r of regions.values()) {
       await r.controller.stop();
-      await r.federation.stop();
+      await r.gossip.stop();
       await r.jobs.stop();
       await r.cluster.stop();
     }
@@ -132,13 +132,13 @@ await describeWith(['aws'], 'federated jobs: three regions on moto (SQS + Dynamo
   it('converges within two intervals', async () => {
     const t0 = Date.now();
     for (const r of regions.values()) {
-      r.federation.start();
+      r.gossip.start();
       r.controller.start();
     }
     let last = 0;
     for (const o of REGIONS) for (const p of REGIONS) if (o !== p) last = Math.max(last, (await next(t0, digestFrom(o, p), 20 * INTERVAL, `${o} to hear from ${p}`)).at);
     expect(last - t0).toBeLessThanOrEqual(2 * INTERVAL + LATE);
-    for (const o of REGIONS) expect((await region(o).federation.peers()).map((p) => p.state)).toEqual(['alive', 'alive']);
+    for (const o of REGIONS) expect((await region(o).gossip.peers()).map((p) => p.state)).toEqual(['alive', 'alive']);
   }, TEST_TIMEOUT);
 
   it('runs a federated job submitted once with its counts in each region', async () => {
@@ -151,7 +151,7 @@ await describeWith(['aws'], 'federated jobs: three regions on moto (SQS + Dynamo
 
   it("marks a cut-off region suspect, then dead, within the bounds, and starts its instances in the others", async () => {
     const c = region('c');
-    const incarnation = c.federation.incarnation;
+    const incarnation = c.gossip.incarnation;
     const cutAt = Date.now();
     c.transport.cut = true;
     const lastDigest = lastSent('c', cutAt);
@@ -167,16 +167,16 @@ await describeWith(['aws'], 'federated jobs: three regions on moto (SQS + Dynamo
     const failed = await waitCounts(masters, 'web', (n) => (n.a ?? 0) + (n.b ?? 0) === 5, 20 * INTERVAL, "c's share to run in a and b");
     expect(failed.c).toBe(2);
     expect(regionOf(await client('a').get('web'), 'c')).toMatchObject({ state: 'dead', displaced: true, target: 0 });
-    expect(c.federation.incarnation).toBe(incarnation);
+    expect(c.gossip.incarnation).toBe(incarnation);
   }, TEST_TIMEOUT);
 
   it('takes the region back under the same incarnation, hands its share back, and settles without duplicates', async () => {
     const c = region('c');
-    const incarnation = c.federation.incarnation!;
+    const incarnation = c.gossip.incarnation!;
     const t0 = Date.now();
     c.transport.cut = false;
     for (const o of ['a', 'b'] as const) await next(t0, digestFrom(o, 'c'), 10 * INTERVAL, `${o} to hear from c again`);
-    expect((await region('a').federation.peers()).find((p) => p.name === 'c')).toMatchObject({ state: 'alive', incarnation });
+    expect((await region('a').gossip.peers()).find((p) => p.name === 'c')).toMatchObject({ state: 'alive', incarnation });
     const settled = await waitCounts(masters, 'web', (n) => n.a === 2 && n.b === 1 && n.c === 2, (HAND_BACK + 20) * INTERVAL, 'the hand-back');
     expect(settled).toEqual({ a: 2, b: 1, c: 2 });
     expect(Date.now() - t0).toBeGreaterThanOrEqual(HAND_BACK * INTERVAL);

@@ -3,7 +3,7 @@ import { UsageError } from '../../../../src/cli/command.js';
 import { runCommand, runSpec } from '../../../../src/cli/commands/run.js';
 import { FederatedJobsController, registryJobs } from '../../../../src/federation/jobs/controller.js';
 import { federatedJobsRoutes } from '../../../../src/federation/jobs/routes.js';
-import { Federation } from '../../../../src/federation/gossip/region-gossip.js';
+import { RegionGossip } from '../../../../src/federation/gossip/region-gossip.js';
 import { InProcessGossipNetwork } from '../../../../src/federation/gossip/in-process-transport.js';
 import { silentLogger } from '../../../../src/core/logger.js';
 import { Master } from '../../../../src/master-lambda/master.js';
@@ -30,8 +30,8 @@ describe('stratus run for federated jobs', () => {
 
   it('submits to the federation API, and reports a refusal with its field', async () => {
     const master = new Master({ log: silentLogger });
-    const federation = new Federation({ region: 'a', peers: ['b'], registry: master.registry, transport: new InProcessGossipNetwork().transport('a'), log: silentLogger });
-    federatedJobsRoutes(master.api, new FederatedJobsController({ federation, jobs: registryJobs(master.registry), log: silentLogger }));
+    const gossip = new RegionGossip({ region: 'a', peers: ['b'], registry: master.registry, transport: new InProcessGossipNetwork().transport('a'), log: silentLogger });
+    federatedJobsRoutes(master.api, new FederatedJobsController({ gossip, jobs: registryJobs(master.registry), log: silentLogger }));
     const server = await startLocalServer(master, { port: 0, host: '127.0.0.1' });
     const out = captureStdout();
     try {

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { resources } from '../../../../src/core/resources.js';
-import { DEFAULT_FEDERATION_CONFIG } from '../../../../src/federation/gossip/config.js';
+import { DEFAULT_GOSSIP_CONFIG } from '../../../../src/federation/gossip/config.js';
 import { buildDigest, NO_ATTRIBUTE, OTHER_BUCKET } from '../../../../src/federation/gossip/digest-builder.js';
 import { digestSchema } from '../../../../src/federation/gossip/digest.js';
 import { fakeAgent, fakeTask } from '../../../support/federation-fixtures.js';
 
-const limits = DEFAULT_FEDERATION_CONFIG;
+const limits = DEFAULT_GOSSIP_CONFIG;
 
 describe('buildDigest', () => {
   it('aggregates capacity by zone and group; free counts schedulable agents only', () => {

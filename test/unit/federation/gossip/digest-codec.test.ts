@@ -1,11 +1,11 @@
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_FEDERATION_CONFIG } from '../../../../src/federation/gossip/config.js';
+import { DEFAULT_GOSSIP_CONFIG } from '../../../../src/federation/gossip/config.js';
 import { buildDigest } from '../../../../src/federation/gossip/digest-builder.js';
 import { decodeDigest, encodeDigest } from '../../../../src/federation/gossip/digest-codec.js';
 import { fleet } from '../../../support/federation-fixtures.js';
 
-const limits = DEFAULT_FEDERATION_CONFIG;
+const limits = DEFAULT_GOSSIP_CONFIG;
 const digest = buildDigest({ region: 'eu-west-1', incarnation: 5, seq: 9, ...fleet('eu-west-1', { agents: 10, endpoints: 2 }) }, limits);
 const gz = (v: unknown): string => JSON.stringify({ encoding: 'gzip+base64', data: gzipSync(JSON.stringify(v)).toString('base64') });
 

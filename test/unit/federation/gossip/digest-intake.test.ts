@@ -1,12 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_FEDERATION_CONFIG } from '../../../../src/federation/gossip/config.js';
+import { DEFAULT_GOSSIP_CONFIG } from '../../../../src/federation/gossip/config.js';
 import { buildDigest } from '../../../../src/federation/gossip/digest-builder.js';
 import { encodeDigest } from '../../../../src/federation/gossip/digest-codec.js';
 import { DigestIntake } from '../../../../src/federation/gossip/digest-intake.js';
 import { comparePositions, type DigestPosition } from '../../../../src/federation/gossip/digest.js';
 import { PeerStore } from '../../../../src/federation/gossip/peer-store.js';
-import { FederationStats } from '../../../../src/federation/gossip/stats.js';
+import { GossipStats } from '../../../../src/federation/gossip/stats.js';
 import { silentLogger } from '../../../../src/core/logger.js';
 import { MemoryItemStore } from '../../../../src/state/memory-item-store.js';
 import { Registry } from '../../../../src/state/registry.js';
@@ -15,14 +15,14 @@ import { Registry } from '../../../../src/state/registry.js';
 // only moves forward and ends at the newest delivered; a record written concurrently by
 // another receiver is never overwritten with an older digest.
 
-const limits = DEFAULT_FEDERATION_CONFIG;
+const limits = DEFAULT_GOSSIP_CONFIG;
 
 function body(region: string, p: DigestPosition): string {
   return encodeDigest(buildDigest({ region, incarnation: p.incarnation, seq: p.seq, agents: [], tasks: [] }, limits), limits).body;
 }
 
-function setup(): { store: PeerStore; intake: DigestIntake; stats: FederationStats } {
-  const stats = new FederationStats();
+function setup(): { store: PeerStore; intake: DigestIntake; stats: GossipStats } {
+  const stats = new GossipStats();
   const store = new PeerStore(new Registry(new MemoryItemStore()), limits.maxDigestBytes);
   return { store, stats, intake: new DigestIntake({ region: 'home', store, stats, log: silentLogger, maxDigestBytes: limits.maxDigestBytes }) };
 }
@@ -76,7 +76,7 @@ describe('digest ordering', () => {
   it('two receivers racing on one peer keep the newer digest', async () => {
     const registry = new Registry(new MemoryItemStore());
     const mk = (): DigestIntake =>
-      new DigestIntake({ region: 'home', store: new PeerStore(registry, limits.maxDigestBytes), stats: new FederationStats(), log: silentLogger, maxDigestBytes: limits.maxDigestBytes });
+      new DigestIntake({ region: 'home', store: new PeerStore(registry, limits.maxDigestBytes), stats: new GossipStats(), log: silentLogger, maxDigestBytes: limits.maxDigestBytes });
     const [r1, r2] = [mk(), mk()];
     // Like SQS, a message whose write failed (conflicts past the retries) is delivered again.
     const deliver = async (r: DigestIntake, id: string, seq: number): Promise<void> => {

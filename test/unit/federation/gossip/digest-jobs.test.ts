@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_FEDERATION_CONFIG } from '../../../../src/federation/gossip/config.js';
+import { DEFAULT_GOSSIP_CONFIG } from '../../../../src/federation/gossip/config.js';
 import { buildDigest } from '../../../../src/federation/gossip/digest-builder.js';
 import { decodeDigest, encodeFitting } from '../../../../src/federation/gossip/digest-codec.js';
 import type { FederatedJobSummary } from '../../../../src/federation/gossip/digest.js';
@@ -9,7 +9,7 @@ import { fleet } from '../../../support/federation-fixtures.js';
 // Federated job summaries in digests: they validate (definitions included), an invalid one
 // makes the digest be dropped, and a digest too large sheds definitions before endpoints.
 
-const limits = DEFAULT_FEDERATION_CONFIG;
+const limits = DEFAULT_GOSSIP_CONFIG;
 
 function summary(i: number, spec: Record<string, unknown> = { name: `fed-j${i}`, cpus: 1 }): FederatedJobSummary {
   return {

@@ -1,21 +1,21 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_FEDERATION_CONFIG } from '../../../../src/federation/gossip/config.js';
+import { DEFAULT_GOSSIP_CONFIG } from '../../../../src/federation/gossip/config.js';
 import { buildDigest } from '../../../../src/federation/gossip/digest-builder.js';
 import { encodeDigest } from '../../../../src/federation/gossip/digest-codec.js';
 import { DigestIntake } from '../../../../src/federation/gossip/digest-intake.js';
 import { receiveRecords, receiverFromEnv } from '../../../../src/federation/gossip/receiver.js';
 import { PeerStore } from '../../../../src/federation/gossip/peer-store.js';
-import { FederationStats } from '../../../../src/federation/gossip/stats.js';
+import { GossipStats } from '../../../../src/federation/gossip/stats.js';
 import { silentLogger } from '../../../../src/core/logger.js';
 import { MemoryItemStore } from '../../../../src/state/memory-item-store.js';
 import { Registry } from '../../../../src/state/registry.js';
 
-const limits = DEFAULT_FEDERATION_CONFIG;
+const limits = DEFAULT_GOSSIP_CONFIG;
 const body = (region: string, seq: number): string => encodeDigest(buildDigest({ region, incarnation: 1, seq, agents: [], tasks: [] }, limits), limits).body;
 
 describe('gossip receiver (Lambda entry point)', () => {
   it('applies a batch of SQS records and reports only storage failures for redelivery', async () => {
-    const stats = new FederationStats();
+    const stats = new GossipStats();
     const store = new PeerStore(new Registry(new MemoryItemStore()), limits.maxDigestBytes);
     const apply = store.apply.bind(store);
     store.apply = async (d, b) => {

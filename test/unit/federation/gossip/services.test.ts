@@ -1,16 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { UnauthenticatedError } from '../../../../src/core/errors.js';
-import { federationRoutes } from '../../../../src/federation/gossip/routes.js';
+import { gossipRoutes } from '../../../../src/federation/gossip/routes.js';
 import type { Authenticator } from '../../../../src/http/auth.js';
 import type { HttpRequest, JsonResponse } from '../../../../src/http/types.js';
 import { silentLogger } from '../../../../src/core/logger.js';
 import { Master } from '../../../../src/master-lambda/master.js';
-import { SimFederation } from '../../../support/federation-gossip-sim.js';
+import { SimGossip } from '../../../support/federation-gossip-sim.js';
 import { fakeAgent, fakeTask, seedFleet } from '../../../support/federation-fixtures.js';
 
 const INTERVAL = 1_000;
 
-async function seedService(sim: SimFederation, region: string): Promise<void> {
+async function seedService(sim: SimGossip, region: string): Promise<void> {
   const agent = fakeAgent(1, region);
   await seedFleet(sim.region(region).registry, {
     agents: [agent],
@@ -24,10 +24,10 @@ function get(path: string, headers: Record<string, string> = {}): HttpRequest {
 
 describe('cross-region service discovery', () => {
   it('returns endpoints from this region and alive peers only', async () => {
-    const sim = new SimFederation({ regions: ['a', 'b', 'c'] });
+    const sim = new SimGossip({ regions: ['a', 'b', 'c'] });
     for (const r of ['a', 'b', 'c']) await seedService(sim, r);
     await sim.rounds(2);
-    const a = sim.region('a').federation;
+    const a = sim.region('a').gossip;
     const all = await a.servicesNamed('cassandra');
     expect(all.endpoints.map((e) => `${e.region}:${e.task}:${e.port}`)).toEqual(['a:a-cass-1:9042', 'b:b-cass-1:9042', 'c:c-cass-1:9042']);
     expect(all.endpoints[0]).toEqual({ region: 'a', host: fakeAgent(1, 'a').hostname, port: 9042, task: 'a-cass-1', portName: 'main' });
@@ -48,11 +48,11 @@ describe('cross-region service discovery', () => {
   });
 
   it('serves GET /api/v1/federation/services/:name and /peers on the master API', async () => {
-    const sim = new SimFederation({ regions: ['a', 'b'] });
+    const sim = new SimGossip({ regions: ['a', 'b'] });
     await seedService(sim, 'b');
     await sim.round();
     const master = new Master({ log: silentLogger });
-    federationRoutes(master.api, sim.region('a').federation);
+    gossipRoutes(master.api, sim.region('a').gossip);
 
     const services = (await master.api.handle(get('/api/v1/federation/services/cassandra'))) as JsonResponse;
     expect(services.status).toBe(200);
@@ -67,7 +67,7 @@ describe('cross-region service discovery', () => {
   });
 
   it('asks operators for the peer table and accepts frameworks for service lookups', async () => {
-    const sim = new SimFederation({ regions: ['a', 'b'] });
+    const sim = new SimGossip({ regions: ['a', 'b'] });
     const frameworksOnly: Authenticator = {
       framework: async () => ({ principal: 'fw' }),
       agent: async () => {},
@@ -76,7 +76,7 @@ describe('cross-region service discovery', () => {
       },
     };
     const master = new Master({ log: silentLogger, authenticator: frameworksOnly });
-    federationRoutes(master.api, sim.region('a').federation);
+    gossipRoutes(master.api, sim.region('a').gossip);
     expect(((await master.api.handle(get('/api/v1/federation/peers'))) as JsonResponse).status).toBe(401);
     expect(((await master.api.handle(get('/api/v1/federation/services/x'))) as JsonResponse).status).toBe(200);
   });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FederatedJobsController, registryJobs } from '../../../../src/federation/jobs/controller.js';
 import { federatedJobsRoutes } from '../../../../src/federation/jobs/routes.js';
-import { Federation } from '../../../../src/federation/gossip/region-gossip.js';
+import { RegionGossip } from '../../../../src/federation/gossip/region-gossip.js';
 import { InProcessGossipNetwork } from '../../../../src/federation/gossip/in-process-transport.js';
 import type { JsonResponse } from '../../../../src/http/types.js';
 import { silentLogger } from '../../../../src/core/logger.js';
@@ -12,8 +12,8 @@ import { Master } from '../../../../src/master-lambda/master.js';
 
 function region() {
   const master = new Master({ log: silentLogger });
-  const federation = new Federation({ region: 'eu-west-1', peers: ['us-east-1', 'ap-south-1'], registry: master.registry, transport: new InProcessGossipNetwork().transport('eu-west-1'), log: silentLogger });
-  const controller = new FederatedJobsController({ federation, jobs: registryJobs(master.registry), log: silentLogger });
+  const gossip = new RegionGossip({ region: 'eu-west-1', peers: ['us-east-1', 'ap-south-1'], registry: master.registry, transport: new InProcessGossipNetwork().transport('eu-west-1'), log: silentLogger });
+  const controller = new FederatedJobsController({ gossip, jobs: registryJobs(master.registry), log: silentLogger });
   federatedJobsRoutes(master.api, controller);
   const call = async (method: string, path: string, body?: unknown): Promise<JsonResponse> =>
     (await master.api.handle({ method, path, query: new URLSearchParams(), headers: { 'content-type': 'application/json' }, body: body === undefined ? '' : typeof body === 'string' ? body : JSON.stringify(body) })) as JsonResponse;
