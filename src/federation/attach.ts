@@ -1,7 +1,8 @@
 import type { ExtensibleMaster } from '../master-lambda/extension.js';
 import type { GossipConfig } from './gossip/config.js';
 import type { FederatedJobsConfig } from './jobs/config.js';
-import { FederatedJobsController, registryJobs, type LocalJobs } from './jobs/controller.js';
+import { FederatedJobsController } from './jobs/controller.js';
+import { registryJobs, type LocalJobs } from './jobs/local-jobs.js';
 import { federatedJobsRoutes } from './jobs/routes.js';
 import { RegionGossip, type RegionGossipOptions } from './gossip/region-gossip.js';
 import type { GossipTransport } from './gossip/transport.js';

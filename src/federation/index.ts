@@ -42,7 +42,8 @@ export { DEFAULT_QUEUE_PREFIX, QueueDirectory, deleteQueues, ensureQueues, inbox
 export { SqsGossipTransport, type SqsTransportOptions } from './gossip/sqs-transport.js';
 export { GossipStats } from './gossip/stats.js';
 export { DEFAULT_FEDERATED_JOBS_CONFIG, federatedJobsConfig, type FederatedJobsConfig } from './jobs/config.js';
-export { FederatedJobsController, registryJobs, runningJobs, type FederatedJobsOptions, type LocalJobs } from './jobs/controller.js';
+export { FederatedJobsController, type FederatedJobsOptions } from './jobs/controller.js';
+export { registryJobs, runningJobs, type LocalJobs } from './jobs/local-jobs.js';
 export { federatedJobsRoutes } from './jobs/routes.js';
 export { baseShares, parsePolicy, policyTotal, type RegionPolicy } from './jobs/policy.js';
 export type { ChildView, FederatedJobView, FederatedRegionView } from './jobs/views.js';

@@ -7,7 +7,7 @@ import { MemoryItemStore } from '../../src/state/memory-item-store.js';
 import { Registry } from '../../src/state/registry.js';
 
 // Several regions in one process on simulated time: in-memory Registries, an in-process gossip
-// network, and Federations driven round by round (no timers), so unit tests and the
+// network, and RegionGossips driven round by round (no timers), so unit tests and the
 // benchmark can reason in whole intervals.
 
 export interface SimRegion {

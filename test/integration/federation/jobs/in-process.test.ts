@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runningJobs } from '../../../../src/federation/jobs/controller.js';
+import { runningJobs } from '../../../../src/federation/jobs/local-jobs.js';
 import { FederatedJobsClient } from '../../../../src/federation/jobs/client.js';
 import { federateInProcess, type InProcessFederation } from '../../../../src/federation/in-process-federation.js';
 import type { RunningJobs } from '../../../../src/jobs/start.js';

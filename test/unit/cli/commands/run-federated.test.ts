@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { UsageError } from '../../../../src/cli/command.js';
 import { runCommand, runSpec } from '../../../../src/cli/commands/run.js';
-import { FederatedJobsController, registryJobs } from '../../../../src/federation/jobs/controller.js';
+import { FederatedJobsController } from '../../../../src/federation/jobs/controller.js';
+import { registryJobs } from '../../../../src/federation/jobs/local-jobs.js';
 import { federatedJobsRoutes } from '../../../../src/federation/jobs/routes.js';
 import { RegionGossip } from '../../../../src/federation/gossip/region-gossip.js';
 import { InProcessGossipNetwork } from '../../../../src/federation/gossip/in-process-transport.js';

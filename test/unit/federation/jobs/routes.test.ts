@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { FederatedJobsController, registryJobs } from '../../../../src/federation/jobs/controller.js';
+import { FederatedJobsController } from '../../../../src/federation/jobs/controller.js';
+import { registryJobs } from '../../../../src/federation/jobs/local-jobs.js';
 import { federatedJobsRoutes } from '../../../../src/federation/jobs/routes.js';
 import { RegionGossip } from '../../../../src/federation/gossip/region-gossip.js';
 import { InProcessGossipNetwork } from '../../../../src/federation/gossip/in-process-transport.js';
