@@ -146,8 +146,12 @@ await describeWith(['aws'], 'federated jobs: three regions on moto (SQS + Dynamo
     const job = await client('a').submit({ name: 'web', policy: { counts: { a: 2, b: 1, c: 2 } }, job: { cpus: 0.5, mem: 128, command: 'serve', zoneSpread: 'soft' } });
     expect(job).toMatchObject({ id: 'web', owner: 'a', ownerTerm: 1 });
     expect(await waitCounts(masters, 'web', (c) => c.a === 2 && c.b === 1 && c.c === 2, 30 * INTERVAL, 'the counts of the policy')).toEqual({ a: 2, b: 1, c: 2 });
-    // Every region keeps the definition (a replica in b and c) and names the same single owner.
-    for (const n of REGIONS) expect(await client(n).get('web')).toMatchObject({ owner: 'a', ownerTerm: 1, role: n === 'a' ? 'owner' : 'replica' });
+    // Every region keeps the definition (a replica in b and c, learnt from a's digest: it may
+    // arrive after the children the owner created directly) and names the same single owner.
+    for (const n of REGIONS) {
+      const view = await waitUntil(() => client(n).get('web').catch(() => undefined), 10 * INTERVAL, `region ${n}'s copy of web`, 100);
+      expect(view).toMatchObject({ owner: 'a', ownerTerm: 1, role: n === 'a' ? 'owner' : 'replica' });
+    }
   }, TEST_TIMEOUT);
 
   it("marks a cut-off region suspect, then dead, within the bounds, and starts its instances in the others", async () => {
