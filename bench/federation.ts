@@ -4,16 +4,17 @@ import type { Agent } from '../src/core/agent.js';
 import type { AgentId, FrameworkId, TaskId } from '../src/core/ids.js';
 import { EMPTY, resources } from '../src/core/resources.js';
 import type { Task } from '../src/core/task.js';
-import { DEFAULT_FEDERATION_CONFIG } from '../src/federation/config.js';
-import { buildDigest } from '../src/federation/digest-builder.js';
-import { encodeDigest } from '../src/federation/digest-codec.js';
-import { FederatedJobsController, registryJobs, type LocalJobs } from '../src/federation/federated-controller.js';
-import { Federation } from '../src/federation/federation.js';
-import { directRegionJobs } from '../src/federation/region-jobs.js';
-import type { GossipTransport, IncomingMessage, OutgoingMessage, ReceiveOptions, SendResult } from '../src/federation/gossip-transport.js';
-import { InProcessGossipNetwork } from '../src/federation/in-process-transport.js';
-import { deleteQueues, ensureQueues, QueueDirectory, sqsClientFromEnv } from '../src/federation/sqs-queues.js';
-import { SqsGossipTransport } from '../src/federation/sqs-transport.js';
+import { DEFAULT_GOSSIP_CONFIG } from '../src/federation/gossip/config.js';
+import { buildDigest } from '../src/federation/gossip/digest-builder.js';
+import { encodeDigest } from '../src/federation/gossip/digest-codec.js';
+import { FederatedJobsController } from '../src/federation/jobs/controller.js';
+import { registryJobs, type LocalJobs } from '../src/federation/jobs/local-jobs.js';
+import { RegionGossip } from '../src/federation/gossip/region-gossip.js';
+import { directRegionJobs } from '../src/federation/jobs/region-jobs.js';
+import type { GossipTransport, IncomingMessage, OutgoingMessage, ReceiveOptions, SendResult } from '../src/federation/gossip/transport.js';
+import { InProcessGossipNetwork } from '../src/federation/gossip/in-process-transport.js';
+import { deleteQueues, ensureQueues, QueueDirectory, sqsClientFromEnv } from '../src/federation/gossip/sqs-queues.js';
+import { SqsGossipTransport } from '../src/federation/gossip/sqs-transport.js';
 import { silentLogger } from '../src/core/logger.js';
 import { LOCAL_ENDPOINT } from '../src/state/aws-config.js';
 import { MemoryItemStore } from '../src/state/memory-item-store.js';
@@ -30,7 +31,7 @@ import { median, percentile, type BenchSuite, type BenchTable, type Cell } from 
 
 const AGENTS = 1_000;
 const ENDPOINTS = 250;
-const INTERVAL = DEFAULT_FEDERATION_CONFIG.intervalMs;
+const INTERVAL = DEFAULT_GOSSIP_CONFIG.intervalMs;
 
 function agent(i: number, region: string): Agent {
   return {
@@ -82,14 +83,14 @@ const regionNames = (n: number): string[] => Array.from({ length: n }, (_, i) =>
 interface SimRegion {
   name: string;
   registry: Registry;
-  federation: Federation;
+  gossip: RegionGossip;
 }
 
-function federations(names: readonly string[], registries: Map<string, Registry>, transportOf: (n: string) => GossipTransport, clock: () => number, wall: () => number): SimRegion[] {
+function gossipRegions(names: readonly string[], registries: Map<string, Registry>, transportOf: (n: string) => GossipTransport, clock: () => number, wall: () => number): SimRegion[] {
   return names.map((name) => ({
     name,
     registry: registries.get(name)!,
-    federation: new Federation({
+    gossip: new RegionGossip({
       region: name,
       peers: names.filter((p) => p !== name),
       registry: registries.get(name)!,
@@ -101,7 +102,7 @@ function federations(names: readonly string[], registries: Map<string, Registry>
   }));
 }
 
-async function drain(f: Federation): Promise<void> {
+async function drain(f: RegionGossip): Promise<void> {
   while ((await f.receiveOnce(0)) > 0);
 }
 
@@ -117,25 +118,25 @@ async function roundCost(n: number): Promise<Record<string, Cell>> {
   }
   let now = 0;
   const network = new InProcessGossipNetwork({ clock: () => now });
-  const regions = federations(names, registries, (x) => network.transport(x), () => now, Date.now);
+  const regions = gossipRegions(names, registries, (x) => network.transport(x), () => now, Date.now);
   // Warm-up round (incarnations, first writes), then the measured one.
-  for (const r of regions) await r.federation.tick();
-  for (const r of regions) await drain(r.federation);
+  for (const r of regions) await r.gossip.tick();
+  for (const r of regions) await drain(r.gossip);
   now += INTERVAL;
   const r0 = regions[0]!;
   const store = r0.registry.store;
-  const st = r0.federation.stats;
+  const st = r0.gossip.stats;
   const before = { sentMessages: st.sentMessages, received: st.received, sendRequests: st.sendRequests, sentBytes: st.sentBytes, reads: store.stats.reads, writes: store.stats.writes };
   const t = performance.now();
-  for (const r of regions) await r.federation.tick();
+  for (const r of regions) await r.gossip.tick();
   const sendMs = (performance.now() - t) / n;
-  for (const r of regions) await drain(r.federation);
-  const s = r0.federation.stats;
+  for (const r of regions) await drain(r.gossip);
+  const s = r0.gossip.stats;
   const msgsOut = s.sentMessages - before.sentMessages;
   const received = s.received - before.received;
-  const digest = buildDigest({ region: r0.name, incarnation: 1, seq: 1, agents: await r0.registry.listAgents(), tasks: await r0.registry.listTasks() }, DEFAULT_FEDERATION_CONFIG);
-  const wire = encodeDigest(digest, DEFAULT_FEDERATION_CONFIG);
-  const gzipped = encodeDigest(digest, { ...DEFAULT_FEDERATION_CONFIG, compressAboveBytes: 0 });
+  const digest = buildDigest({ region: r0.name, incarnation: 1, seq: 1, agents: await r0.registry.listAgents(), tasks: await r0.registry.listTasks() }, DEFAULT_GOSSIP_CONFIG);
+  const wire = encodeDigest(digest, DEFAULT_GOSSIP_CONFIG);
+  const gzipped = encodeDigest(digest, { ...DEFAULT_GOSSIP_CONFIG, compressAboveBytes: 0 });
   return {
     regions: n,
     'agents/region': AGENTS,
@@ -170,19 +171,19 @@ async function motoCost(rounds: number): Promise<{ rows: Record<string, Cell>[];
       registries.set(name, r);
     }
     const transports = new Map(names.map((n) => [n, new SqsGossipTransport({ region: n, client, directory: new QueueDirectory(client, {}, prefix) })]));
-    const regions = federations(names, registries, (n) => transports.get(n)!, () => performance.now(), Date.now);
+    const regions = gossipRegions(names, registries, (n) => transports.get(n)!, () => performance.now(), Date.now);
     const sendLat: number[] = [];
     const deliverLat: number[] = [];
     for (let i = 0; i < rounds; i++) {
       for (const r of regions) {
         const t = performance.now();
-        await r.federation.send(undefined);
+        await r.gossip.send(undefined);
         sendLat.push(performance.now() - t);
       }
       for (const r of regions) {
         const t = performance.now();
         let got = 0;
-        while (got < names.length - 1) got += await r.federation.receiveOnce(1_000);
+        while (got < names.length - 1) got += await r.gossip.receiveOnce(1_000);
         deliverLat.push(performance.now() - t);
       }
     }
@@ -258,7 +259,7 @@ async function trial(n: number, trialSeed: number): Promise<Trial> {
   let now = 0;
   const network = new InProcessGossipNetwork({ clock: () => now });
   const held: { at: number; m: OutgoingMessage }[] = [];
-  const regions = federations(names, registries, (x) => new LatencyTransport(network.transport(x), held, () => now, () => 20 + random() * 130), () => now, () => 1e12 + now);
+  const regions = gossipRegions(names, registries, (x) => new LatencyTransport(network.transport(x), held, () => now, () => 20 + random() * 130), () => now, () => 1e12 + now);
   const nextTick = new Map(regions.map((r) => [r.name, random() * INTERVAL]));
   const cut = new Set<string>();
   const step = async (until: number, done: () => Promise<boolean>): Promise<number | undefined> => {
@@ -270,11 +271,11 @@ async function trial(n: number, trialSeed: number): Promise<Trial> {
         if (!cut.has(held[i]!.m.to)) network.deliver(held[i]!.m);
         held.splice(i, 1);
       }
-      for (const r of regions) if (!cut.has(r.name)) await drain(r.federation);
+      for (const r of regions) if (!cut.has(r.name)) await drain(r.gossip);
       for (const r of regions) {
         if (nextTick.get(r.name)! > now) continue;
         nextTick.set(r.name, nextTick.get(r.name)! + INTERVAL);
-        if (!cut.has(r.name)) await r.federation.tick();
+        if (!cut.has(r.name)) await r.gossip.tick();
       }
       if (await done()) return now;
     }
@@ -286,7 +287,7 @@ async function trial(n: number, trialSeed: number): Promise<Trial> {
   await step(now + random() * INTERVAL, async () => false);
   const r0 = regions[0]!;
   let lastSent = 0;
-  r0.federation.subscribe((e) => {
+  r0.gossip.subscribe((e) => {
     if (e.type === 'sent') lastSent = now;
   });
   const changedAt = now;
@@ -295,7 +296,7 @@ async function trial(n: number, trialSeed: number): Promise<Trial> {
   await tx.commit();
   const seen = async (): Promise<boolean> => {
     for (const r of regions.slice(1)) {
-      const p = (await r.federation.peerDigests()).find((d) => d.name === r0.name);
+      const p = (await r.gossip.peerDigests()).find((d) => d.name === r0.name);
       if (!p || p.digest.agents.total !== 30) return false;
     }
     return true;
@@ -305,7 +306,7 @@ async function trial(n: number, trialSeed: number): Promise<Trial> {
   cut.add(r0.name);
   const cutAt = now;
   const all = (state: string) => async (): Promise<boolean> => {
-    for (const r of regions.slice(1)) if ((await r.federation.peers()).find((p) => p.name === r0.name)?.state !== state) return false;
+    for (const r of regions.slice(1)) if ((await r.gossip.peers()).find((p) => p.name === r0.name)?.state !== state) return false;
     return true;
   };
   const suspect = (await step(cutAt + 10 * INTERVAL, all('suspect'))) ?? NaN;
@@ -348,12 +349,12 @@ async function jobsFailover(n: number, jobs: number): Promise<FailoverResult> {
   const network = new InProcessGossipNetwork({ clock: () => now });
   const local = new Map<string, LocalJobs>();
   const controllers = new Map<string, FederatedJobsController>();
-  const feds = new Map<string, Federation>();
+  const feds = new Map<string, RegionGossip>();
   for (const name of names) {
     const registry = new Registry(new MemoryItemStore(), undefined, () => 1e12 + now);
     await seed(registry, name, 20, 0);
     local.set(name, registryJobs(registry));
-    const f = new Federation({
+    const f = new RegionGossip({
       region: name,
       peers: names.filter((p) => p !== name),
       registry,
@@ -366,7 +367,7 @@ async function jobsFailover(n: number, jobs: number): Promise<FailoverResult> {
     feds.set(name, f);
     controllers.set(
       name,
-      new FederatedJobsController({ federation: f, jobs: local.get(name)!, regionJobs: (r) => directRegionJobs(local.get(r)!.api), log: silentLogger, clock: () => now, wallClock: () => 1e12 + now }),
+      new FederatedJobsController({ gossip: f, jobs: local.get(name)!, regionJobs: (r) => directRegionJobs(local.get(r)!.api), log: silentLogger, clock: () => now, wallClock: () => 1e12 + now }),
     );
   }
   const cut = new Set<string>();
@@ -394,8 +395,8 @@ async function jobsFailover(n: number, jobs: number): Promise<FailoverResult> {
   for (let i = 0; i < 4; i++) await round();
   const digestOf = async (name: string, withJobs: boolean): Promise<number> => {
     const registry = local.get(name)!.store.registry;
-    const d = buildDigest({ region: name, incarnation: 1, seq: 1, agents: await registry.listAgents(), tasks: [], jobs: withJobs ? await controllers.get(name)!.summaries() : [] }, DEFAULT_FEDERATION_CONFIG);
-    return encodeDigest(d, DEFAULT_FEDERATION_CONFIG).bytes;
+    const d = buildDigest({ region: name, incarnation: 1, seq: 1, agents: await registry.listAgents(), tasks: [], jobs: withJobs ? await controllers.get(name)!.summaries() : [] }, DEFAULT_GOSSIP_CONFIG);
+    return encodeDigest(d, DEFAULT_GOSSIP_CONFIG).bytes;
   };
   const ownerDigestBytes = await digestOf(owner, true);
   const plainDigestBytes = await digestOf(owner, false);
@@ -462,7 +463,7 @@ export const federationBench: BenchSuite = {
         notes: [
           'SendMessageBatch: requests one region makes per round (one per peer; goal: at most one per peer).',
           'table reads/writes: the region\'s Registry requests per round (listing agents, tasks and peers; one conditional write per newer peer digest).',
-          `digests are sent as plain JSON up to ${DEFAULT_FEDERATION_CONFIG.compressAboveBytes / 1024} KiB (compressAboveBytes); "if gzipped" is the size compression would give.`,
+          `digests are sent as plain JSON up to ${DEFAULT_GOSSIP_CONFIG.compressAboveBytes / 1024} KiB (compressAboveBytes); "if gzipped" is the size compression would give.`,
         ],
       },
       {

@@ -1,7 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { parseArgs } from 'node:util';
-import { ensureQueues } from '../src/federation/sqs-queues.js';
+import { ensureQueues } from '../src/federation/gossip/sqs-queues.js';
 import { awsClientConfig, LOCAL_ENDPOINT } from '../src/state/aws-config.js';
 import { DynamoDbItemStore } from '../src/state/dynamodb-item-store.js';
 

@@ -1,5 +1,5 @@
 import { Aws } from 'aws-cdk-lib';
-import { deadLetterQueueName, inboxQueueName as federationInboxName } from '../../src/federation/sqs-queues.js';
+import { deadLetterQueueName, inboxQueueName as federationInboxName } from '../../src/federation/gossip/sqs-queues.js';
 import { regionAccount, type StratusConfig } from './config.js';
 
 // Names that other regions' stacks must be able to construct without a cross-stack (and

@@ -1,12 +1,13 @@
 import type { ExtensibleMaster } from '../master-lambda/extension.js';
-import type { FederationConfig } from './config.js';
-import type { FederatedJobsConfig } from './federated-config.js';
-import { FederatedJobsController, registryJobs, type LocalJobs } from './federated-controller.js';
-import { federatedJobsRoutes } from './federated-routes.js';
-import { Federation, type FederationOptions } from './federation.js';
-import type { GossipTransport } from './gossip-transport.js';
-import type { RegionJobs } from './region-jobs.js';
-import { federationRoutes } from './routes.js';
+import type { GossipConfig } from './gossip/config.js';
+import type { FederatedJobsConfig } from './jobs/config.js';
+import { FederatedJobsController } from './jobs/controller.js';
+import { registryJobs, type LocalJobs } from './jobs/local-jobs.js';
+import { federatedJobsRoutes } from './jobs/routes.js';
+import { RegionGossip, type RegionGossipOptions } from './gossip/region-gossip.js';
+import type { GossipTransport } from './gossip/transport.js';
+import type { RegionJobs } from './jobs/region-jobs.js';
+import { gossipRoutes } from './gossip/routes.js';
 
 // One call for every entry point to give a master its federation: gossip (digests to and from
 // peers, failure detection) and federated jobs (a controller deciding the jobs this region owns),
@@ -39,14 +40,14 @@ export interface AttachFederationOptions {
   readonly regionJobs?: (region: string, api: string | undefined) => RegionJobs | undefined;
   /** Headers for peers' jobs APIs (the operator credential peers accept). */
   readonly peerHeaders?: Record<string, string>;
-  readonly config?: Partial<FederationConfig>;
+  readonly config?: Partial<GossipConfig>;
   readonly jobsConfig?: Partial<FederatedJobsConfig>;
-  /** Extra Federation options (clocks, a separate peer registry in tests). */
-  readonly federation?: Partial<Omit<FederationOptions, 'region' | 'peers' | 'registry' | 'transport' | 'leader'>>;
+  /** Extra gossip options (clocks, a separate peer registry in tests). */
+  readonly gossip?: Partial<Omit<RegionGossipOptions, 'region' | 'peers' | 'registry' | 'transport' | 'leader'>>;
 }
 
 export interface AttachedFederation {
-  readonly federation: Federation;
+  readonly gossip: RegionGossip;
   readonly controller?: FederatedJobsController;
   stop(): Promise<void>;
 }
@@ -54,11 +55,11 @@ export interface AttachedFederation {
 export function attachFederation(master: ExtensibleMaster, options: AttachFederationOptions): AttachedFederation {
   const log = master.ctx.log.child({ component: 'federation', region: options.region });
   const jobs = options.jobs === false ? undefined : (options.jobs ?? registryJobs(master.registry));
-  // The Federation's digest carries the controller's summaries; the controller reads the
-  // Federation's peers. The Federation asks for summaries only once running, after both exist.
+  // The gossip's digest carries the controller's summaries; the controller reads the
+  // gossip's peers. The gossip asks for summaries only once running, after both exist.
   const ref: { controller?: FederatedJobsController } = {};
-  const federation = new Federation({
-    ...options.federation,
+  const gossip = new RegionGossip({
+    ...options.gossip,
     region: options.region,
     peers: options.peers,
     registry: master.registry,
@@ -72,7 +73,7 @@ export function attachFederation(master: ExtensibleMaster, options: AttachFedera
   });
   const controller = jobs
     ? (ref.controller = new FederatedJobsController({
-        federation,
+        gossip,
         jobs,
         leader: master.lease,
         log: master.ctx.log.child({ component: 'federated-jobs', region: options.region }),
@@ -82,23 +83,23 @@ export function attachFederation(master: ExtensibleMaster, options: AttachFedera
       }))
     : undefined;
   if (options.run !== 'leader-duties') {
-    federationRoutes(master.api, federation);
+    gossipRoutes(master.api, gossip);
     if (controller) federatedJobsRoutes(master.api, controller);
   }
   if (options.run === 'leader-duties') {
-    master.addDuty(federation.duty);
+    master.addDuty(gossip.duty);
     if (controller) master.addDuty(controller.duty);
   }
   if (options.run === 'process') {
-    federation.start();
+    gossip.start();
     controller?.start();
   }
   return {
-    federation,
+    gossip,
     ...(controller ? { controller } : {}),
     stop: async () => {
       await controller?.stop();
-      await federation.stop();
+      await gossip.stop();
     },
   };
 }

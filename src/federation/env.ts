@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import type { ExtensibleMaster } from '../master-lambda/extension.js';
 import { attachFederation, type AttachedFederation, type AttachFederationOptions } from './attach.js';
-import type { FederationConfig } from './config.js';
-import { regionName } from './digest.js';
-import { peerHeaders } from './peer-auth.js';
-import { DEFAULT_QUEUE_PREFIX, QueueDirectory, sqsClientFromEnv } from './sqs-queues.js';
-import { SqsGossipTransport } from './sqs-transport.js';
+import type { GossipConfig } from './gossip/config.js';
+import { regionName } from './gossip/digest.js';
+import { peerHeaders } from './jobs/peer-auth.js';
+import { DEFAULT_QUEUE_PREFIX, QueueDirectory, sqsClientFromEnv } from './gossip/sqs-queues.js';
+import { SqsGossipTransport } from './gossip/sqs-transport.js';
 
 // Federation settings of a deployed region, from its environment (the CDK stack sets them):
 //   STRATUS_REGION               this region's name
@@ -19,7 +19,7 @@ export interface FederationSettings {
   readonly peers: readonly string[];
   readonly queueUrls: Readonly<Record<string, string>>;
   readonly queuePrefix: string;
-  readonly config: Partial<FederationConfig>;
+  readonly config: Partial<GossipConfig>;
 }
 
 const settingsSchema = z.object({

@@ -1,11 +1,12 @@
 import type { ExtensibleMaster } from '../master-lambda/extension.js';
 import { attachFederation, type AttachedFederation } from './attach.js';
-import type { FederationConfig } from './config.js';
-import type { FederatedJobsConfig } from './federated-config.js';
-import type { FederatedJobsController, LocalJobs } from './federated-controller.js';
-import type { Federation } from './federation.js';
-import { InProcessGossipNetwork } from './in-process-transport.js';
-import { directRegionJobs, type RegionJobs } from './region-jobs.js';
+import type { GossipConfig } from './gossip/config.js';
+import type { FederatedJobsConfig } from './jobs/config.js';
+import type { FederatedJobsController } from './jobs/controller.js';
+import type { LocalJobs } from './jobs/local-jobs.js';
+import type { RegionGossip } from './gossip/region-gossip.js';
+import { InProcessGossipNetwork } from './gossip/in-process-transport.js';
+import { directRegionJobs, type RegionJobs } from './jobs/region-jobs.js';
 
 // Federates regions that run in one process (`stratus dev --regions a,b,c`): one in-process
 // gossip network and each region's federation attached to its master. Regions given their jobs
@@ -22,13 +23,13 @@ export interface LocalRegion {
 
 export interface InProcessFederation {
   readonly network: InProcessGossipNetwork;
-  readonly federations: ReadonlyMap<string, Federation>;
+  readonly gossip: ReadonlyMap<string, RegionGossip>;
   /** Federated job controllers of the regions that were given their jobs framework. */
   readonly controllers: ReadonlyMap<string, FederatedJobsController>;
   stop(): Promise<void>;
 }
 
-export function federateInProcess(regions: readonly LocalRegion[], config: Partial<FederationConfig> = {}, jobsConfig: Partial<FederatedJobsConfig> = {}): InProcessFederation {
+export function federateInProcess(regions: readonly LocalRegion[], config: Partial<GossipConfig> = {}, jobsConfig: Partial<FederatedJobsConfig> = {}): InProcessFederation {
   const network = new InProcessGossipNetwork();
   const names = regions.map((r) => r.name);
   const direct = new Map<string, RegionJobs>(regions.flatMap((r) => (r.jobs ? [[r.name, directRegionJobs(r.jobs.api)] as const] : [])));
@@ -51,11 +52,11 @@ export function federateInProcess(regions: readonly LocalRegion[], config: Parti
   }
   return {
     network,
-    federations: new Map([...attached].map(([n, a]) => [n, a.federation])),
+    gossip: new Map([...attached].map(([n, a]) => [n, a.gossip])),
     controllers: new Map([...attached].flatMap(([n, a]) => (a.controller ? [[n, a.controller] as const] : []))),
     stop: async () => {
       await Promise.all([...attached.values()].map((a) => a.controller?.stop()));
-      await Promise.all([...attached.values()].map((a) => a.federation.stop()));
+      await Promise.all([...attached.values()].map((a) => a.gossip.stop()));
     },
   };
 }

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import { afterAll, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../cdk/lib/paths.js';
-import { deleteQueues } from '../../src/federation/sqs-queues.js';
+import { deleteQueues } from '../../src/federation/gossip/sqs-queues.js';
 import { awsClientConfig } from '../../src/state/aws-config.js';
 import { createTableInput, TABLE_DEFINITION } from '../../src/state/table-definition.js';
 import { describeWith } from '../support/components.js';

@@ -1,4 +1,4 @@
-import type { GossipTransport, IncomingMessage, OutgoingMessage, ReceiveOptions, SendResult } from '../../src/federation/gossip-transport.js';
+import type { GossipTransport, IncomingMessage, OutgoingMessage, ReceiveOptions, SendResult } from '../../src/federation/gossip/transport.js';
 
 // A GossipTransport wrapper that misbehaves like an SQS standard queue at its worst: it
 // duplicates messages, reorders them, and holds some back for a number of later sends

@@ -1,6 +1,6 @@
-import type { FederatedJobView } from '../../src/federation/federated-views.js';
-import type { GossipTransport, IncomingMessage, OutgoingMessage, ReceiveOptions, SendResult } from '../../src/federation/gossip-transport.js';
-import { childName } from '../../src/federation/child-job.js';
+import type { FederatedJobView } from '../../src/federation/jobs/views.js';
+import type { GossipTransport, IncomingMessage, OutgoingMessage, ReceiveOptions, SendResult } from '../../src/federation/gossip/transport.js';
+import { childName } from '../../src/federation/jobs/child-job.js';
 import type { Master } from '../../src/master-lambda/master.js';
 import { waitUntil } from './wait.js';
 

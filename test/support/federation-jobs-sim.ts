@@ -1,23 +1,24 @@
 import type { Agent } from '../../src/core/agent.js';
 import type { AgentId } from '../../src/core/ids.js';
 import { EMPTY, resources } from '../../src/core/resources.js';
-import type { FederationConfig } from '../../src/federation/config.js';
-import type { FederatedJobsConfig } from '../../src/federation/federated-config.js';
-import { FederatedJobsController, registryJobs, type LocalJobs } from '../../src/federation/federated-controller.js';
-import { directRegionJobs } from '../../src/federation/region-jobs.js';
+import type { GossipConfig } from '../../src/federation/gossip/config.js';
+import type { FederatedJobsConfig } from '../../src/federation/jobs/config.js';
+import { FederatedJobsController } from '../../src/federation/jobs/controller.js';
+import { registryJobs, type LocalJobs } from '../../src/federation/jobs/local-jobs.js';
+import { directRegionJobs } from '../../src/federation/jobs/region-jobs.js';
 import type { JobDetail } from '../../src/jobs/views.js';
 import { silentLogger } from '../../src/core/logger.js';
-import { SimFederation } from './federation-cluster.js';
+import { SimGossip } from './federation-gossip-sim.js';
 import { seedFleet } from './federation-fixtures.js';
 
-// Federated jobs on simulated time: SimFederation's regions (in-memory Registries, in-process
+// Federated jobs on simulated time: SimGossip's regions (in-memory Registries, in-process
 // gossip, rounds driven by the test) with a federated jobs controller each, on a jobs API over
 // the region's Registry (no framework runs: child jobs are documents whose instance counts the
 // tests read). Controllers of cut-off regions keep running, as a partitioned region would.
 
 export interface SimJobsOptions {
   readonly regions: readonly string[];
-  readonly config?: Partial<FederationConfig>;
+  readonly config?: Partial<GossipConfig>;
   readonly jobsConfig?: Partial<FederatedJobsConfig>;
 }
 
@@ -38,12 +39,12 @@ export function freeAgents(region: string, n: number, cpus = 4, mem = 8192): Age
 }
 
 export class SimFederatedJobs {
-  readonly sim: SimFederation;
+  readonly sim: SimGossip;
   readonly controllers = new Map<string, FederatedJobsController>();
   readonly jobs = new Map<string, LocalJobs>();
 
   constructor(private readonly options: SimJobsOptions) {
-    this.sim = new SimFederation({
+    this.sim = new SimGossip({
       regions: options.regions,
       config: { intervalMs: 1_000, ...options.config },
       extraFor: (r) => ({ federatedJobs: () => this.controllers.get(r)?.summaries() ?? Promise.resolve([]) }),
@@ -56,7 +57,7 @@ export class SimFederatedJobs {
 
   private newController(region: string): FederatedJobsController {
     return new FederatedJobsController({
-      federation: this.sim.region(region).federation,
+      gossip: this.sim.region(region).gossip,
       jobs: this.jobs.get(region)!,
       regionJobs: (r) => directRegionJobs(this.jobs.get(r)!.api),
       config: { handBackAfterIntervals: 3, ...this.options.jobsConfig },

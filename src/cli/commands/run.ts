@@ -1,5 +1,5 @@
-import { FederatedJobsClient } from '../../federation/federated-client.js';
-import type { RegionPolicy } from '../../federation/federated-policy.js';
+import { FederatedJobsClient } from '../../federation/jobs/client.js';
+import type { RegionPolicy } from '../../federation/jobs/policy.js';
 import { JobsClient, type JobSpecInput } from '../../jobs/index.js';
 import { ApiError } from '../../wire/api-error.js';
 import { masterUrl, parseFlags, UsageError, type Command, authHeaders } from '../command.js';

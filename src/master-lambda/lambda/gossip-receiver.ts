@@ -1,4 +1,4 @@
-import { receiveRecords, receiverFromEnv, type ReceiverContext, type SqsBatchResponse, type SqsEventLike } from '../../federation/gossip-receiver.js';
+import { receiveRecords, receiverFromEnv, type ReceiverContext, type SqsBatchResponse, type SqsEventLike } from '../../federation/gossip/receiver.js';
 
 // The Lambda the CDK stack wires to a region's gossip inbox: peers' digests into the region's
 // table, failed records reported back for redelivery.

@@ -34,8 +34,8 @@ describe('federation settings from the environment', () => {
   it('attaches an SQS federation to a master, or none when the region has no peers configured', () => {
     const master = new Master({ log: silentLogger });
     const fed = attachFederationFromEnv(master, { run: 'routes' }, { STRATUS_REGION: 'a', STRATUS_PEERS: 'b', AWS_ENDPOINT_URL: 'http://127.0.0.1:4566' });
-    expect([fed?.federation.region, fed?.federation.peerNames]).toEqual(['a', ['b']]);
-    expect(fed?.federation.isRunning).toBe(false); // routes only: the tick sends, the receiver Lambda receives
+    expect([fed?.gossip.region, fed?.gossip.peerNames]).toEqual(['a', ['b']]);
+    expect(fed?.gossip.isRunning).toBe(false); // routes only: the tick sends, the receiver Lambda receives
     expect(attachFederationFromEnv(new Master({ log: silentLogger }), { run: 'routes' }, { STRATUS_REGION: 'a' })).toBeUndefined();
   });
 });

@@ -24,19 +24,19 @@ describe('in-process federation (stratus dev --regions)', () => {
     });
     fed = federateInProcess(regions, { intervalMs: 40, receiveWaitMs: 200 });
     const allAlive = async (): Promise<boolean> => {
-      for (const f of fed!.federations.values()) if ((await f.peers()).some((p) => p.state !== 'alive')) return false;
+      for (const f of fed!.gossip.values()) if ((await f.peers()).some((p) => p.state !== 'alive')) return false;
       return true;
     };
     await waitUntil(allAlive, 5_000, 'every region to see its peers alive', 20);
     const res = (await regions[0]!.master.api.handle({ method: 'GET', path: '/api/v1/federation/peers', query: new URLSearchParams(), headers: {}, body: '' })) as JsonResponse;
     expect(res.body).toMatchObject({ region: 'a', peers: [{ name: 'b', state: 'alive' }, { name: 'c', state: 'alive' }] });
-    const digests = await fed.federations.get('a')!.peerDigests();
+    const digests = await fed.gossip.get('a')!.peerDigests();
     expect(digests.map((d) => d.digest.api)).toEqual(['http://127.0.0.1/b', 'http://127.0.0.1/c']);
 
-    // Stopping one region's federation: the others suspect it after 3 intervals.
-    await fed.federations.get('c')!.stop();
+    // Stopping one region's gossip: the others suspect it after 3 intervals.
+    await fed.gossip.get('c')!.stop();
     const t0 = Date.now();
-    await waitUntil(async () => (await fed!.federations.get('a')!.peers()).find((p) => p.name === 'c')!.state !== 'alive', 3_000, 'c to become suspect', 10);
+    await waitUntil(async () => (await fed!.gossip.get('a')!.peers()).find((p) => p.name === 'c')!.state !== 'alive', 3_000, 'c to become suspect', 10);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(2 * 40);
   });
 });

@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { formatAge, regionRows, regionsCommand } from '../../../../src/cli/commands/regions.js';
-import { federationRoutes } from '../../../../src/federation/routes.js';
+import { gossipRoutes } from '../../../../src/federation/gossip/routes.js';
 import { silentLogger } from '../../../../src/core/logger.js';
 import { Master } from '../../../../src/master-lambda/master.js';
 import { startLocalServer } from '../../../../src/master-lambda/local-server.js';
-import { SimFederation } from '../../../support/federation-cluster.js';
+import { SimGossip } from '../../../support/federation-gossip-sim.js';
 import { fleet, seedFleet } from '../../../support/federation-fixtures.js';
 import { captureStdout } from '../../../support/stdout.js';
 
@@ -27,13 +27,13 @@ describe('stratus regions', () => {
   });
 
   it('shows the peers a running master reports', async () => {
-    const sim = new SimFederation({ regions: ['a', 'b', 'c'] });
+    const sim = new SimGossip({ regions: ['a', 'b', 'c'] });
     await seedFleet(sim.region('b').registry, fleet('b', { agents: 4 }));
     await sim.round();
     sim.region('c').connected = false;
     await sim.rounds(4);
     const master = new Master({ log: silentLogger });
-    federationRoutes(master.api, sim.region('a').federation);
+    gossipRoutes(master.api, sim.region('a').gossip);
     const server = await startLocalServer(master, { port: 0, host: '127.0.0.1' });
     const out = captureStdout();
     try {

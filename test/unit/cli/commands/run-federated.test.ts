@@ -1,10 +1,11 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { UsageError } from '../../../../src/cli/command.js';
 import { runCommand, runSpec } from '../../../../src/cli/commands/run.js';
-import { FederatedJobsController, registryJobs } from '../../../../src/federation/federated-controller.js';
-import { federatedJobsRoutes } from '../../../../src/federation/federated-routes.js';
-import { Federation } from '../../../../src/federation/federation.js';
-import { InProcessGossipNetwork } from '../../../../src/federation/in-process-transport.js';
+import { FederatedJobsController } from '../../../../src/federation/jobs/controller.js';
+import { registryJobs } from '../../../../src/federation/jobs/local-jobs.js';
+import { federatedJobsRoutes } from '../../../../src/federation/jobs/routes.js';
+import { RegionGossip } from '../../../../src/federation/gossip/region-gossip.js';
+import { InProcessGossipNetwork } from '../../../../src/federation/gossip/in-process-transport.js';
 import { silentLogger } from '../../../../src/core/logger.js';
 import { Master } from '../../../../src/master-lambda/master.js';
 import { startLocalServer } from '../../../../src/master-lambda/local-server.js';
@@ -30,8 +31,8 @@ describe('stratus run for federated jobs', () => {
 
   it('submits to the federation API, and reports a refusal with its field', async () => {
     const master = new Master({ log: silentLogger });
-    const federation = new Federation({ region: 'a', peers: ['b'], registry: master.registry, transport: new InProcessGossipNetwork().transport('a'), log: silentLogger });
-    federatedJobsRoutes(master.api, new FederatedJobsController({ federation, jobs: registryJobs(master.registry), log: silentLogger }));
+    const gossip = new RegionGossip({ region: 'a', peers: ['b'], registry: master.registry, transport: new InProcessGossipNetwork().transport('a'), log: silentLogger });
+    federatedJobsRoutes(master.api, new FederatedJobsController({ gossip, jobs: registryJobs(master.registry), log: silentLogger }));
     const server = await startLocalServer(master, { port: 0, host: '127.0.0.1' });
     const out = captureStdout();
     try {
