@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { RegionInfo } from 'aws-cdk-lib/region-info';
 import { z } from 'zod';
-import { credentialsSchema } from '../../src/master-lambda/http/credentials.js';
+import { credentialsSchema } from '../../src/http/credentials.js';
 
 // The deployment config (cdk/stratus.config.json by default): the regions, their peers,
 // their agent groups and the principals allowed to call each region. Every rule lives

@@ -25,6 +25,7 @@ export const MASTER_ROUTES: readonly ApiRoute[] = [
   { method: POST, path: '/api/v1/agents/{agent}/heartbeat' },
   { method: POST, path: '/api/v1/agents/{agent}/work' },
   { method: POST, path: '/api/v1/agents/{agent}/status' },
+  { method: POST, path: '/api/v1/agents/{agent}/authorize' },
   // Operator API and views.
   { method: POST, path: '/api/v1' },
   { method: GET, path: '/master/state' },

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { NotFoundError, ValidationError } from '../core/errors.js';
+import { ForbiddenError, NotFoundError, ValidationError } from '../core/errors.js';
 import { isValidId, type FrameworkId, type TaskId } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
 import { serve, type RunningServer } from '../http/node-server.js';
@@ -7,18 +7,23 @@ import { Router } from '../http/router.js';
 import { json } from '../http/types.js';
 import { parse } from '../wire/validate.js';
 import type { LogRead, LogStream, TaskRef } from './containerizer/containerizer.js';
+import type { ReaderGrant } from './reader-access.js';
 
 // The agent's own HTTP API (Mesos agents serve theirs on port 5051), on the shared router:
 //   GET /health                                     200 when healthy, 503 when not (JSON either way)
-//   GET /api/v1/state                               the agent and the tasks it runs
+//   GET /api/v1/state                               the agent and the tasks the caller may see
 //   GET /api/v1/tasks/{framework}/{task}/logs?stream=stdout|stderr&tail_bytes=N
 //                                                   the task's log, raw bytes (kept per task, capped)
+// Logs and tasks are readable only by an operator or the task's framework principal: the master
+// judges the caller's credential (ReaderAccess). /health tells nothing about tasks and is open.
 
 export interface AgentEndpointSource {
   health(): { readonly healthy: boolean };
-  state(): Record<string, unknown>;
+  state(): Record<string, unknown> & { readonly tasks: readonly { readonly framework_id: string }[] };
   /** Rejects with NotFoundError for a task this agent does not have. */
   logs(ref: TaskRef, stream: LogStream, tailBytes: number | undefined): Promise<LogRead>;
+  /** What the caller with this Authorization header may read of these frameworks' tasks. */
+  authorize(authorization: string | undefined, frameworkIds: readonly string[]): Promise<ReaderGrant>;
 }
 
 export type RunningEndpoint = RunningServer;
@@ -38,13 +43,19 @@ export function agentRoutes(source: AgentEndpointSource, log: Logger): Router {
     const h = source.health();
     return json(h.healthy ? 200 : 503, h);
   });
-  router.route('GET', '/api/v1/state', async () => json(200, source.state()));
+  router.route('GET', '/api/v1/state', async (req) => {
+    const state = source.state();
+    const grant = await source.authorize(req.headers.authorization, state.tasks.map((t) => t.framework_id));
+    return json(200, grant.operator ? state : { ...state, tasks: state.tasks.filter((t) => grant.frameworks.has(t.framework_id)) });
+  });
   router.route('GET', '/api/v1/tasks/:framework/:task/logs', async (req, p) => {
     const frameworkId = p.framework!;
     const taskId = p.task!;
     if (!isValidId(frameworkId)) throw new ValidationError('framework id is malformed', 'framework_id');
     if (!isValidId(taskId)) throw new ValidationError('task id is malformed', 'task_id');
     const q = parse(logQuery, Object.fromEntries(req.query));
+    const grant = await source.authorize(req.headers.authorization, [frameworkId]);
+    if (!grant.operator && !grant.frameworks.has(frameworkId)) throw new ForbiddenError(`not allowed to read the tasks of framework ${frameworkId}`, 'framework_id');
     let read: LogRead;
     try {
       read = await source.logs({ frameworkId: frameworkId as FrameworkId, taskId: taskId as TaskId }, q.stream, q.tail_bytes);

@@ -20,6 +20,7 @@ import { StatusUpdateManager } from './status-update-manager.js';
 import { isTerminalUpdateState, taskRefOf, toStatusUpdate } from './status-update.js';
 import { WorkDir } from './work-dir.js';
 import { WorkLoop } from './work-loop.js';
+import { ReaderAccess, type ReaderGrant } from './reader-access.js';
 
 export type { AgentEvent, AgentHealth, AgentListener } from './agent-events.js';
 
@@ -76,6 +77,7 @@ class StratusAgent implements AgentDaemon {
   private readonly log: Logger;
   private readonly workDir: WorkDir;
   private readonly client: MasterClient;
+  private readonly readers: ReaderAccess;
   private readonly mode: ContainerizerMode;
   private readonly abort = new AbortController();
   private readonly listeners = new Set<AgentListener>();
@@ -90,6 +92,8 @@ class StratusAgent implements AgentDaemon {
   private server: RunningEndpoint | undefined;
   private endpointUrl: string | undefined;
   private id: AgentId | undefined;
+  /** The secret the master gave this agent id: proof of identity when registering again. */
+  private secret: string | undefined;
   private containers: ContainerizerSet | undefined;
   private unsubscribe: (() => void) | undefined;
   private gcTimer: NodeJS.Timeout | undefined;
@@ -108,6 +112,7 @@ class StratusAgent implements AgentDaemon {
       ...(options.headers !== undefined && { headers: options.headers }),
       ...(options.timing?.requestTimeoutMs !== undefined && { requestTimeoutMs: options.timing.requestTimeoutMs }),
     });
+    this.readers = new ReaderAccess(this.client, () => this.id);
     const timing = options.timing ?? {};
     this.session = new MasterSession({
       client: this.client,
@@ -116,8 +121,9 @@ class StratusAgent implements AgentDaemon {
       ...(timing.heartbeatIntervalMs !== undefined && { heartbeatIntervalMs: timing.heartbeatIntervalMs }),
       ...(timing.reconnectMaxMs !== undefined && { reconnectMaxMs: timing.reconnectMaxMs }),
       agentId: () => this.id,
+      agentSecret: () => this.secret,
       registration: () => this.registration(),
-      acceptAgentId: (previous, id) => this.acceptAgentId(previous, id),
+      acceptAgentId: (previous, id, secret) => this.acceptAgentId(previous, id, secret),
       killOrphan: (task) => this.killOrphan(task),
       health: () => this.health(),
       pauseUpdates: () => this.updates?.pause(),
@@ -200,7 +206,10 @@ class StratusAgent implements AgentDaemon {
       this.endpointUrl = this.options.advertiseUrl ?? `http://${advertiseHost}:${this.server.port}`;
 
       const identity = this.workDir.readIdentity();
-      if (identity !== undefined) await this.useAgentId(identity.agent_id as AgentId);
+      if (identity !== undefined) {
+        this.secret = identity.agent_secret;
+        await this.useAgentId(identity.agent_id as AgentId);
+      }
       await this.session.register();
       if (!this.session.registered) throw new Error('the agent was stopped before it registered');
       this.work.start();
@@ -347,13 +356,19 @@ class StratusAgent implements AgentDaemon {
   }
 
   /** The master answered a registration with this agent's id: a new one means the old one was removed. */
-  private async acceptAgentId(previous: AgentId | undefined, id: AgentId): Promise<void> {
-    if (id === previous && this.containers !== undefined) return;
+  private async acceptAgentId(previous: AgentId | undefined, id: AgentId, secret: string | undefined): Promise<void> {
+    const newSecret = secret !== undefined && secret !== this.secret;
+    if (secret !== undefined) this.secret = secret;
+    const identity = { agent_id: id, master: this.client.base, ...(this.secret !== undefined && { agent_secret: this.secret }) };
+    if (id === previous && this.containers !== undefined) {
+      if (newSecret) this.workDir.writeIdentity(identity);
+      return;
+    }
     if (previous !== undefined && id !== previous) {
       this.log.warn('the master gave this agent a new id (the old one was removed); removing the old tasks', { previous, agentId: id });
       await this.retire();
     }
-    this.workDir.writeIdentity({ agent_id: id, master: this.client.base });
+    this.workDir.writeIdentity(identity);
     await this.useAgentId(id);
   }
 
@@ -503,7 +518,7 @@ class StratusAgent implements AgentDaemon {
     }));
   }
 
-  state(): Record<string, unknown> {
+  state(): Record<string, unknown> & { tasks: AgentTask[] } {
     const r = this.resolved;
     const res = r ? toSpec(r.resources) : undefined;
     return {
@@ -520,6 +535,10 @@ class StratusAgent implements AgentDaemon {
       pending_status_updates: this.journal?.size ?? 0,
       tasks: this.tasks(),
     };
+  }
+
+  authorize(authorization: string | undefined, frameworkIds: readonly string[]): Promise<ReaderGrant> {
+    return this.readers.check(authorization, frameworkIds);
   }
 
   async logs(ref: TaskRef, stream: LogStream, tailBytes: number | undefined): Promise<LogRead> {

@@ -2,9 +2,12 @@ import { z } from 'zod';
 import { JsonApiClient } from '../http/json-client.js';
 import { ApiError } from '../wire/api-error.js';
 import {
+  authorizeResponse,
   registerResponse,
   statusResponse,
   workResponse,
+  type AuthorizeRequest,
+  type AuthorizeResponse,
   type HeartbeatRequest,
   type RegisterRequest,
   type RegisterResponse,
@@ -44,6 +47,11 @@ export class MasterClient {
 
   async register(body: RegisterRequest, signal?: AbortSignal): Promise<RegisterResponse> {
     return this.post('/api/v1/agents/register', body, registerResponse, this.timeoutMs, signal);
+  }
+
+  /** Who may read this agent's endpoint: the master checks a caller's credential. */
+  async authorize(agentId: string, body: AuthorizeRequest, signal?: AbortSignal): Promise<AuthorizeResponse> {
+    return this.post(`/api/v1/agents/${encodeURIComponent(agentId)}/authorize`, body, authorizeResponse, this.timeoutMs, signal);
   }
 
   async heartbeat(agentId: string, body: HeartbeatRequest, signal?: AbortSignal): Promise<void> {

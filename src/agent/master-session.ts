@@ -22,12 +22,13 @@ export interface MasterSessionOptions {
   readonly heartbeatIntervalMs?: number;
   /** Cap of the backoff between registration attempts. Default 5 s. */
   readonly reconnectMaxMs?: number;
-  /** The agent's id, once it has one. */
+  /** The agent's id, once it has one, and the secret the master gave it (proof at re-registration). */
   readonly agentId: () => AgentId | undefined;
+  readonly agentSecret: () => string | undefined;
   /** What to register with (the agent's id is added here). */
   readonly registration: () => Omit<RegisterRequest, 'agent_id'>;
-  /** Takes the agent id the master answered with; runs before the session opens. */
-  readonly acceptAgentId: (previous: AgentId | undefined, id: AgentId) => Promise<void>;
+  /** Takes the agent id (and secret) the master answered with; runs before the session opens. */
+  readonly acceptAgentId: (previous: AgentId | undefined, id: AgentId, secret: string | undefined) => Promise<void>;
   /** A task the master does not want running (kill_tasks). */
   readonly killOrphan: (task: TaskKeyed) => void;
   /** What heartbeats report. */
@@ -110,10 +111,11 @@ export class MasterSession {
 
   private async registerOnce(): Promise<void> {
     const previous = this.o.agentId();
-    const body = { ...(previous !== undefined && { agent_id: previous }), ...this.o.registration() };
+    const secret = this.o.agentSecret();
+    const body = { ...(previous !== undefined && { agent_id: previous, ...(secret !== undefined && { agent_secret: secret }) }), ...this.o.registration() };
     const answer = await this.o.client.register(body, this.o.signal);
     if (this.stopping) return;
-    await this.o.acceptAgentId(previous, answer.agent_id as AgentId);
+    await this.o.acceptAgentId(previous, answer.agent_id as AgentId, answer.agent_secret);
     this.session = answer.session;
     this.heartbeatMs = this.o.heartbeatIntervalMs ?? answer.heartbeat_interval_seconds * 1000;
     for (const k of answer.kill_tasks) {

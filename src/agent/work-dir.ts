@@ -3,12 +3,12 @@ import { join, resolve } from 'node:path';
 import { z } from 'zod';
 
 // The agent's work dir (Mesos's --work_dir):
-//   agent.json               the agent id the master gave (kept across restarts)
+//   agent.json               the agent id the master gave and its secret (kept across restarts; mode 0600)
 //   agent.lock               pid of the agent using the dir: two agents on one dir would corrupt it
 //   status-updates.jsonl     the status update journal
 //   containers/<id>/         containerizer checkpoints and default sandboxes
 
-const identitySchema = z.object({ agent_id: z.string().min(1), master: z.string().optional() });
+const identitySchema = z.object({ agent_id: z.string().min(1), master: z.string().optional(), agent_secret: z.string().optional() });
 export type AgentIdentity = z.output<typeof identitySchema>;
 
 export class WorkDir {
@@ -51,7 +51,7 @@ export class WorkDir {
 
   writeIdentity(identity: AgentIdentity): void {
     const tmp = `${this.identityPath}.tmp`;
-    const fd = openSync(tmp, 'w');
+    const fd = openSync(tmp, 'w', 0o600); // it holds the agent's secret
     try {
       writeSync(fd, JSON.stringify(identity));
       fsyncSync(fd);

@@ -6,7 +6,7 @@ import { createAgent, type AgentDaemon } from '../agent/index.js';
 import { federateInProcess, runningJobs, type InProcessFederation } from '../federation/index.js';
 import { attachAutoscaler, createLocalScalingProvider, type Autoscaler, type LocalScalingProvider } from '../autoscaler/index.js';
 import { startJobsFramework, type RunningJobs } from '../jobs/index.js';
-import { CredentialAuthenticator, generateDevCredentials } from '../master-lambda/http/credentials.js';
+import { CredentialAuthenticator, generateDevCredentials } from '../http/credentials.js';
 import { createLogger, type LogLevel } from '../core/logger.js';
 import { Master } from '../master-lambda/master.js';
 import { startLocalServer, type RunningServer } from '../master-lambda/local-server.js';
@@ -149,7 +149,8 @@ export async function startDevCluster(options: DevClusterOptions = {}): Promise<
           master: server.url,
           registry: master.registry,
           router: master.api,
-          ...(dev ? { credentials: dev.framework } : {}),
+          // Its own principal: a user's framework cannot subscribe as the jobs framework and take it over.
+          ...(dev ? { credentials: dev.jobs } : {}),
           log: log.child({ component: 'jobs' }),
         });
         regions[regions.length - 1] = { ...region, jobs };

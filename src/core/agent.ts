@@ -45,4 +45,6 @@ export interface Agent {
   readonly health?: { readonly healthy: boolean; readonly message?: string };
   /** The leader epoch the agent last registered in: a new leader has every agent re-report its tasks. */
   readonly registeredEpoch?: number;
+  /** sha256 of the secret issued to this agent id: a re-registration under the id must present it. */
+  readonly secretHash?: string;
 }

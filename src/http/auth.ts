@@ -1,7 +1,7 @@
 import type { HttpRequest } from './types.js';
 
 // Who is calling. Every route asks this port: `stratus dev` runs with open access (like a fresh
-// Mesos master), a deployed region with credentials (src/master-lambda/http/credentials.ts).
+// Mesos master), a deployed region with credentials (src/http/credentials.ts).
 
 export interface FrameworkCaller {
   /** The authenticated principal; undefined when authentication is off. */
@@ -10,17 +10,25 @@ export interface FrameworkCaller {
   readonly roles?: readonly string[];
 }
 
+export interface AgentCaller {
+  /** The agent ids a bound agent credential may act for; undefined = any. */
+  readonly agentIds?: readonly string[];
+}
+
 export interface Authenticator {
   /** Throws UnauthenticatedError (401) when credentials are missing or wrong. */
   framework(req: HttpRequest): Promise<FrameworkCaller>;
-  /** Checks the agent credential; `agentId` is the agent the call acts for, when there is one. */
-  agent(req: HttpRequest, agentId?: string): Promise<void>;
+  /**
+   * Checks the agent credential; with `agentId` (the agent the call acts for) a bound credential
+   * must be bound to it (ForbiddenError otherwise).
+   */
+  agent(req: HttpRequest, agentId?: string): Promise<AgentCaller>;
   operator(req: HttpRequest): Promise<void>;
 }
 
 export const openAccess: Authenticator = {
   framework: async () => ({}),
-  agent: async () => {},
+  agent: async () => ({}),
   operator: async () => {},
 };
 

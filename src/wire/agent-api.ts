@@ -27,8 +27,13 @@ export const attributesSchema = userRecord(z.string().regex(/^[A-Za-z0-9_.-]{1,6
 
 // --- register -------------------------------------------------------------------------------
 
+/** The per-agent secret: issued at an agent's first registration, proof of identity at every later one. */
+const agentSecret = z.string().min(16).max(256);
+
 export const registerRequest = z.object({
   agent_id: id.optional(),
+  /** The secret the master gave this agent id (kept in the agent's work dir); required to register under an existing id. */
+  agent_secret: agentSecret.optional(),
   hostname: z.string().min(1).max(255),
   endpoint: z.string().url().max(2048).optional(),
   resources: mesosResources,
@@ -44,8 +49,32 @@ export const registerResponse = z.object({
   heartbeat_interval_seconds: z.number().positive(),
   /** Tasks the agent reported that the master does not want running: kill them. */
   kill_tasks: z.array(taskRef).default([]),
+  /** Keep it with the agent id: registering under this id again needs it. */
+  agent_secret: agentSecret.optional(),
 });
 export type RegisterResponse = z.output<typeof registerResponse>;
+
+// --- authorize ------------------------------------------------------------------------------
+
+/**
+ * The agent asks the master whether a caller of its own endpoint (task logs, state) may read what
+ * frameworks' tasks: the master checks the caller's credential as it checks its own callers.
+ */
+export const authorizeRequest = z.object({
+  /** The caller's Authorization header, as the agent received it. */
+  authorization: z.string().max(8192).optional(),
+  framework_ids: z.array(id).max(1000).default([]),
+});
+export type AuthorizeRequest = z.input<typeof authorizeRequest>;
+
+export const authorizeResponse = z.object({
+  /** An operator may read everything. */
+  operator: z.boolean(),
+  principal: z.string().optional(),
+  /** The asked frameworks whose tasks the caller may read. */
+  frameworks: z.array(z.string()).default([]),
+});
+export type AuthorizeResponse = z.output<typeof authorizeResponse>;
 
 // --- heartbeat ------------------------------------------------------------------------------
 

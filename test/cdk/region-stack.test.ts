@@ -120,6 +120,7 @@ describe('HTTP API', () => {
     'POST /api/v1/agents/{agent}/heartbeat',
     'POST /api/v1/agents/{agent}/work',
     'POST /api/v1/agents/{agent}/status',
+    'POST /api/v1/agents/{agent}/authorize',
     'POST /api/v1',
     'GET /master/state',
     'GET /health',

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { parseConfig, type StratusConfig, type StratusConfigInput } from '../../cdk/lib/config.js';
 import type { RegionStack } from '../../cdk/lib/region-stack.js';
 import { addRegionStacks } from '../../cdk/lib/stratus-app.js';
-import { hashSecret, hashToken } from '../../src/master-lambda/http/credentials.js';
+import { hashSecret, hashToken } from '../../src/http/credentials.js';
 
 // Synthesizes a config once (per test file) into a temporary cloud assembly, with Docker
 // made unusable so that any attempt to bundle in a container fails the synth.

@@ -35,6 +35,8 @@ interface Pending {
 
 export class TestAgent {
   agentId: string | undefined;
+  /** The secret the master gave the agent id: sent back when registering again, as agents do. */
+  agentSecret: string | undefined;
   session = '';
   readonly states = new Map<string, string>(); // framework/task -> state
   readonly journal: Pending[] = [];
@@ -62,7 +64,7 @@ export class TestAgent {
   async register(): Promise<void> {
     const o = this.options;
     const res = await this.post('/api/v1/agents/register', {
-      ...(this.agentId ? { agent_id: this.agentId } : {}),
+      ...(this.agentId ? { agent_id: this.agentId, ...(this.agentSecret ? { agent_secret: this.agentSecret } : {}) } : {}),
       hostname: o.hostname,
       resources: [
         { name: 'cpus', type: 'SCALAR', scalar: { value: o.cpus ?? 4 } },
@@ -77,6 +79,7 @@ export class TestAgent {
     });
     if (res.status !== 200) throw new Error(`register failed: ${res.status} ${JSON.stringify(res.json)}`);
     this.agentId = res.json.agent_id as string;
+    this.agentSecret = (res.json.agent_secret as string | undefined) ?? this.agentSecret;
     this.session = res.json.session as string;
     for (const k of res.json.kill_tasks as { framework_id: string; task_id: string }[]) this.finish(k.framework_id, k.task_id, 'TASK_KILLED');
   }

@@ -7,7 +7,7 @@ import { parseFlags, UsageError, type Command } from '../command.js';
 import { startJobsFramework } from '../../jobs/index.js';
 import { attachFederationFromEnv } from '../../federation/env.js';
 import { attachAutoscaler, ec2ProviderFromEnv, registryPendingTasks } from '../../autoscaler/index.js';
-import { authenticatorFromEnv } from '../../master-lambda/http/credentials.js';
+import { authenticatorFromEnv } from '../../http/credentials.js';
 
 // `stratus master`: one master process (the local server) on the in-memory Registry or, with
 // STRATUS_TABLE set, on a DynamoDB table shared with other masters (leader election by lease).

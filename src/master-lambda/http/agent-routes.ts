@@ -1,5 +1,7 @@
 import type { MasterContext } from '../master-context.js';
-import { heartbeatRequest, registerRequest, statusRequest, workRequest } from '../../wire/agent-api.js';
+import { ForbiddenError } from '../../core/errors.js';
+import { authorizeRequest, heartbeatRequest, registerRequest, statusRequest, workRequest } from '../../wire/agent-api.js';
+import { authorizeReader } from '../use-cases/reader-access.js';
 import { parse } from '../../wire/validate.js';
 import { agentHeartbeat, registerAgent, requireAgentSession } from '../use-cases/agent-register.js';
 import { applyStatusUpdates } from '../use-cases/agent-status.js';
@@ -9,17 +11,26 @@ import type { Authenticator } from '../../http/auth.js';
 import { parseJsonBody } from '../../http/json-body.js';
 import type { HttpRequest, HttpResponse } from '../../http/types.js';
 
-// The agent-facing API: register, heartbeat, long-poll for work, status updates.
+// The agent-facing API: register, heartbeat, long-poll for work, status updates, and who may
+// read the agent's own endpoint (task logs, state).
 
 export async function agentRoute(ctx: MasterContext, auth: Authenticator, req: HttpRequest, agentId: string | undefined, action: string): Promise<HttpResponse> {
-  await auth.agent(req, agentId);
+  const caller = await auth.agent(req, agentId);
   const body = parseJsonBody(req);
   if (action === 'register') {
     const r = parse(registerRequest, body);
     if (r.agent_id !== undefined) await auth.agent(req, r.agent_id);
+    // A credential bound to agent ids registers those ids only, never a new agent.
+    else if (caller.agentIds !== undefined) {
+      throw new ForbiddenError(`this agent credential is bound to agent ids (${caller.agentIds.join(', ')}): register with one of them as agent_id`, 'agent_id');
+    }
     return { status: 200, body: { ...(await registerAgent(ctx, r)) } };
   }
   const id = agentId!;
+  if (action === 'authorize') {
+    const r = parse(authorizeRequest, body);
+    return { status: 200, body: { ...(await authorizeReader(ctx, auth, r.authorization, r.framework_ids)) } };
+  }
   if (action === 'heartbeat') {
     const r = parse(heartbeatRequest, body);
     await agentHeartbeat(ctx, id, r.session, r.healthy ?? true, r.message);

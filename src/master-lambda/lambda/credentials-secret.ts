@@ -1,7 +1,7 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { awsClientConfig } from '../../state/aws-config.js';
 import type { Authenticator } from '../../http/auth.js';
-import { authenticatorFromEnv, CredentialAuthenticator, loadCredentials } from '../http/credentials.js';
+import { authenticatorFromEnv, CredentialAuthenticator, loadCredentials } from '../../http/credentials.js';
 
 // A deployed region keeps its (hashed) credentials in a Secrets Manager secret named by
 // STRATUS_CREDENTIALS_SECRET_ARN; STRATUS_CREDENTIALS / _FILE still work (local, tests).

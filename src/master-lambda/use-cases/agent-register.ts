@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
-import { NotFoundError, StratusError, ValidationError } from '../../core/errors.js';
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { ForbiddenError, NotFoundError, StratusError, ValidationError } from '../../core/errors.js';
 import type { Agent } from '../../core/agent.js';
 import { agentId as toAgentId } from '../../core/ids.js';
 import { add, contains, EMPTY, equals, format, type Resources } from '../../core/resources.js';
@@ -15,6 +15,10 @@ import { releaseOffers } from './release-offers.js';
 // Agent (re)registration. A known agent keeps its id and its tasks; each registration starts
 // a new session so work and updates from a previous session can be told apart. An agent that
 // was removed (GONE) comes back under a new id and is told to kill what it still runs.
+//
+// An agent id is claimed by a secret: the master issues one at the id's first registration (the
+// agent keeps it in its work dir) and a later registration under the id must present it, so no
+// credential can register as another agent and wipe its tasks. Only its sha256 is stored.
 
 /** The agent must register again: unknown, removed, or its session was superseded. */
 export class ReregisterError extends StratusError {
@@ -37,6 +41,15 @@ export async function registerAgent(ctx: MasterContext, req: RegisterRequest): P
     const gone = existing?.reachability === 'GONE';
     const id = requested && !gone ? requested : toAgentId(`${randomUUID()}-S0`);
     const known = gone ? undefined : existing;
+    if (known?.secretHash !== undefined && (req.agent_secret === undefined || !sameHash(secretHash(req.agent_secret), known.secretHash))) {
+      throw new ForbiddenError(
+        `agent ${known.id} is registered: registering under its id needs the agent secret it was given at its first registration (kept in its work dir's agent.json)`,
+        'agent_secret',
+      );
+    }
+    // The id keeps the secret it was shown to hold (or, new to this master, the one it presents);
+    // a new id gets a new one.
+    const secret = requested !== undefined && !gone && req.agent_secret !== undefined ? req.agent_secret : newAgentSecret();
     if (known && !equals(known.total, total)) await checkResourcesHold(ctx, known, total, reported);
     const agent: Agent = {
       id,
@@ -52,10 +65,11 @@ export async function registerAgent(ctx: MasterContext, req: RegisterRequest): P
       registeredAt: known?.registeredAt ?? now,
       session,
       registeredEpoch: epoch,
+      secretHash: secretHash(secret),
     };
     // A removed agent comes back under a new id: that item is new.
     await ctx.registry.transaction().putAgent(agent, known ? { version: known.version } : 'absent').commit();
-    return { agent, gone, previous: known, resized: known !== undefined && !equals(known.total, total) };
+    return { agent, gone, previous: known, resized: known !== undefined && !equals(known.total, total), secret };
   });
   // Offers of the old size are void: rescind them before anything is offered of the new one.
   if (result.resized) await releaseOffers(ctx, await ctx.registry.listOffersByAgent(result.agent.id), { rescind: true });
@@ -85,7 +99,25 @@ export async function registerAgent(ctx: MasterContext, req: RegisterRequest): P
     killTasks: kill.length,
     replacedGoneAgent: result.gone ? requested : undefined,
   });
-  return { agent_id: result.agent.id, session, heartbeat_interval_seconds: Math.max(1, Math.floor(ctx.config.agentPingTimeoutMs / 1000)), kill_tasks: kill };
+  return {
+    agent_id: result.agent.id,
+    session,
+    heartbeat_interval_seconds: Math.max(1, Math.floor(ctx.config.agentPingTimeoutMs / 1000)),
+    kill_tasks: kill,
+    agent_secret: result.secret,
+  };
+}
+
+function newAgentSecret(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+function secretHash(secret: string): string {
+  return `sha256$${createHash('sha256').update(secret).digest('hex')}`;
+}
+
+function sameHash(a: string, b: string): boolean {
+  return a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 }
 
 /**

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { JobsClient } from '../../../src/jobs/client.js';
-import { generateDevCredentials } from '../../../src/master-lambda/http/credentials.js';
+import { generateDevCredentials } from '../../../src/http/credentials.js';
 import { startMasterProcess, type MasterProcess } from '../../support/master-process.js';
 import { TestAgent } from '../../support/test-agent.js';
 import { waitUntil } from '../../support/wait.js';

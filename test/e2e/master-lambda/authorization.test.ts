@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CredentialAuthenticator, hashSecret, hashToken } from '../../../src/master-lambda/http/credentials.js';
+import { CredentialAuthenticator, hashSecret, hashToken } from '../../../src/http/credentials.js';
 import { silentLogger } from '../../../src/core/logger.js';
 import { Master } from '../../../src/master-lambda/master.js';
 import { startLocalServer, type RunningServer } from '../../../src/master-lambda/local-server.js';

@@ -37,7 +37,7 @@ function bodyOf(answer: string): unknown {
 describe('the node server', () => {
   let server: RunningServer;
   beforeAll(async () => {
-    const router = new Router({ log, maxBodyBytes: 1024, authenticator: { framework: async () => ({}), agent: async () => {}, operator: async () => { throw new ForbiddenError('operators only'); } } });
+    const router = new Router({ log, maxBodyBytes: 1024, authenticator: { framework: async () => ({}), agent: async () => ({}), operator: async () => { throw new ForbiddenError('operators only'); } } });
     router.route('POST', '/echo', async (req) => json(200, { got: req.body.length }));
     router.route('GET', '/bytes', async () => ({ status: 200, headers: { 'Content-Type': 'text/plain' }, raw: Buffer.from('hello\n') }));
     router.route('GET', '/ops', async () => json(200, {}), { access: 'operator' });

@@ -245,7 +245,7 @@ describe('SchedulerDriver', () => {
         if (h === 'Bearer tok-1') return { principal: 'tokened' };
         throw new UnauthenticatedError('bad credentials');
       },
-      agent: async () => {},
+      agent: async () => ({}),
       operator: async () => {},
     };
     cluster = await TestCluster.start({ authenticator: auth });

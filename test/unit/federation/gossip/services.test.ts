@@ -70,7 +70,7 @@ describe('cross-region service discovery', () => {
     const sim = new SimGossip({ regions: ['a', 'b'] });
     const frameworksOnly: Authenticator = {
       framework: async () => ({ principal: 'fw' }),
-      agent: async () => {},
+      agent: async () => ({}),
       operator: async () => {
         throw new UnauthenticatedError('operator credentials required');
       },

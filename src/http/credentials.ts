@@ -1,10 +1,10 @@
 import { createHash, randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { ForbiddenError, UnauthenticatedError, ValidationError } from '../../core/errors.js';
-import { parse } from '../../wire/validate.js';
-import type { Authenticator, FrameworkCaller } from '../../http/auth.js';
-import type { HttpRequest } from '../../http/types.js';
+import { ForbiddenError, UnauthenticatedError, ValidationError } from '../core/errors.js';
+import { parse } from '../wire/validate.js';
+import type { AgentCaller, Authenticator, FrameworkCaller } from './auth.js';
+import type { HttpRequest } from './types.js';
 
 // Credentials per region: principals of three kinds. Frameworks authenticate with HTTP Basic
 // principal:secret (as Mesos's default HTTP authenticator, so Mesos clients work unchanged)
@@ -95,11 +95,12 @@ export class CredentialAuthenticator implements Authenticator {
     return { principal: p.name, ...(p.roles && !p.roles.includes('*') ? { roles: p.roles } : {}) };
   }
 
-  async agent(req: HttpRequest, agentId?: string): Promise<void> {
+  async agent(req: HttpRequest, agentId?: string): Promise<AgentCaller> {
     const p = this.identify(req, 'agent');
     if (agentId !== undefined && p.agent_ids && !p.agent_ids.includes(agentId)) {
       throw new ForbiddenError(`this agent credential may not act for agent ${agentId}`, 'agent_id');
     }
+    return p.agent_ids ? { agentIds: p.agent_ids } : {};
   }
 
   async operator(req: HttpRequest): Promise<void> {
@@ -130,20 +131,34 @@ export function authenticatorFromEnv(env: NodeJS.ProcessEnv = process.env, requi
   return undefined;
 }
 
+export interface DevCredentials {
+  readonly config: CredentialsConfig;
+  /** For the user's frameworks (printed). */
+  readonly framework: { principal: string; secret: string };
+  /** The built-in jobs framework's own principal: no other framework can act as it. */
+  readonly jobs: { principal: string; secret: string };
+  readonly operator: { principal: string; secret: string };
+  readonly agentToken: string;
+}
+
 /** Fresh credentials for `stratus dev --authenticate`: the secrets to print and the hashed config. */
-export function generateDevCredentials(): { config: CredentialsConfig; framework: { principal: string; secret: string }; operator: { principal: string; secret: string }; agentToken: string } {
-  const fwSecret = randomBytes(18).toString('base64url');
-  const opSecret = randomBytes(18).toString('base64url');
+export function generateDevCredentials(): DevCredentials {
+  const secret = (): string => randomBytes(18).toString('base64url');
+  const fwSecret = secret();
+  const jobsSecret = secret();
+  const opSecret = secret();
   const agentToken = randomBytes(24).toString('base64url');
   return {
     config: {
       principals: [
         { name: 'dev-framework', kind: 'framework', secret_hash: hashSecret(fwSecret) },
+        { name: 'dev-jobs', kind: 'framework', secret_hash: hashSecret(jobsSecret) },
         { name: 'dev-operator', kind: 'operator', secret_hash: hashSecret(opSecret) },
         { name: 'dev-agent', kind: 'agent', token_hash: hashToken(agentToken) },
       ],
     },
     framework: { principal: 'dev-framework', secret: fwSecret },
+    jobs: { principal: 'dev-jobs', secret: jobsSecret },
     operator: { principal: 'dev-operator', secret: opSecret },
     agentToken,
   };

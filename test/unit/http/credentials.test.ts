@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { CredentialAuthenticator, generateDevCredentials, hashSecret, hashToken, loadCredentials } from '../../../../src/master-lambda/http/credentials.js';
-import type { HttpRequest } from '../../../../src/http/types.js';
-import { ForbiddenError, UnauthenticatedError } from '../../../../src/core/errors.js';
+import { CredentialAuthenticator, generateDevCredentials, hashSecret, hashToken, loadCredentials } from '../../../src/http/credentials.js';
+import type { HttpRequest } from '../../../src/http/types.js';
+import { ForbiddenError, UnauthenticatedError } from '../../../src/core/errors.js';
 
 const req = (authorization?: string): HttpRequest => ({ method: 'POST', path: '/', query: new URLSearchParams(), headers: authorization ? { authorization } : {}, body: '' });
 const basic = (u: string, p: string) => `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}`;
