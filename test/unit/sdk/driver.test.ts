@@ -103,7 +103,8 @@ describe('SchedulerDriver', () => {
     const first = await r.nextOffer();
     await d.suppress();
     await d.decline([first.id], { refuse_seconds: 0 });
-    await new Promise((res) => setTimeout(res, 600));
+    const rounds = cluster.master.leader.stats.rounds;
+    await waitUntil(() => cluster.master.leader.stats.rounds >= rounds + 5, 10_000, 'five allocation rounds');
     expect(r.offers).toHaveLength(1); // suppressed: nothing more
     await d.revive();
     const second = await r.nextOffer(1);

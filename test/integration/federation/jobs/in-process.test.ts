@@ -39,6 +39,16 @@ describe('federated jobs: three in-process regions with jobs frameworks', () => 
       regions.push({ name, master: cluster.master, api: cluster.url, jobs: runningJobs(jobs) });
     }
     fed = federateInProcess(regions, { intervalMs: INTERVAL, suspectAfterMissed: 3, deadAfterMissed: 6, receiveWaitMs: 200 }, { handBackAfterIntervals: HAND_BACK });
+    // Placement reads the peers' capacity from their digests: start once every region has them all.
+    await waitUntil(
+      async () => {
+        for (const g of fed.gossip.values()) if ((await g.peerDigests()).filter((d) => d.state === 'alive').length < 2) return false;
+        return true;
+      },
+      30_000,
+      "every region to hold its peers' digests",
+      INTERVAL / 4,
+    );
   }, 60_000);
 
   afterAll(async () => {
@@ -81,10 +91,12 @@ describe('federated jobs: three in-process regions with jobs frameworks', () => 
     const settled = await waitCounts(masters, 'web', (c) => c.a === 1 && c.b === 1 && c.c === 1, 20_000, 'the hand-back');
     expect(settled).toEqual({ a: 1, b: 1, c: 1 });
     expect(Date.now() - back).toBeGreaterThanOrEqual(HAND_BACK * INTERVAL);
-    // Settled: for ten more intervals, never more than wanted.
+    // Settled: for ten more rounds of the owner's controller, never more than wanted.
+    const owner = fed.controllers.get('a')!;
     for (let i = 0; i < 10; i++) {
       expect(total(await runningPerRegion(masters, 'web'))).toBeLessThanOrEqual(3);
-      await new Promise((r) => setTimeout(r, INTERVAL));
+      const round = owner.stats.rounds;
+      await waitUntil(() => owner.stats.rounds > round, 30_000, 'the next controller round', INTERVAL / 4);
     }
     expect(regionOf(await a.get('web'), 'c')).toMatchObject({ displaced: false, target: 1, child: { wanted: 1 } });
     // Exactly one owner, everywhere.

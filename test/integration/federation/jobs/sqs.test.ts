@@ -29,16 +29,21 @@ import { startJobs } from '../../../support/jobs-harness.js';
 // API URL their digests advertise.
 //
 // Digests converge; a region cut off (its sends and receives stopped) turns suspect, then
-// dead, within the configured bounds, and its instances start in the others; restored, it
+// dead (never early), and its instances start in the others; restored, it
 // rejoins under the same incarnation, gets its share back after the hand-back delay, and the
 // job settles at its wanted count without duplicates. A region without room spills over.
 //
-// Bounds count in intervals: when moto is slow, the interval stretches (as in federation-sqs).
+// Waits count in intervals: when moto is slow, the interval stretches (as in gossip/sqs.test.ts).
 
 const SUSPECT = 3;
 const DEAD = 6;
-/** Upper bounds allow this much for requests to a busy moto (one process serving every suite on two cores). */
-const LATE = 600;
+/**
+ * How long a wait may take before the test fails: the expected intervals, plus room for a moto
+ * serving every suite on a loaded machine. Only ordering and "never early" are asserted here;
+ * the exact detection bounds are proven on a fake clock (test/unit/federation/gossip/
+ * region-gossip.test.ts) and measured by `npm run bench -- federation`.
+ */
+const patience = (ms: number): number => ms + 60_000;
 const HAND_BACK = 3;
 const TEST_TIMEOUT = 120_000;
 const REGIONS = ['a', 'b', 'c'] as const;
@@ -130,46 +135,42 @@ await describeWith(['aws'], 'federated jobs: three regions on moto (SQS + Dynamo
     sqs?.destroy();
   }, 60_000);
 
-  it('converges within two intervals', async () => {
+  it('converges: every region hears from every peer, and sees it alive', async () => {
     const t0 = Date.now();
     for (const r of regions.values()) {
       r.gossip.start();
       r.controller.start();
     }
-    let last = 0;
-    for (const o of REGIONS) for (const p of REGIONS) if (o !== p) last = Math.max(last, (await next(t0, digestFrom(o, p), 20 * INTERVAL, `${o} to hear from ${p}`)).at);
-    expect(last - t0).toBeLessThanOrEqual(2 * INTERVAL + LATE);
+    for (const o of REGIONS) for (const p of REGIONS) if (o !== p) await next(t0, digestFrom(o, p), patience(20 * INTERVAL), `${o} to hear from ${p}`);
     for (const o of REGIONS) expect((await region(o).gossip.peers()).map((p) => p.state)).toEqual(['alive', 'alive']);
   }, TEST_TIMEOUT);
 
   it('runs a federated job submitted once with its counts in each region', async () => {
     const job = await client('a').submit({ name: 'web', policy: { counts: { a: 2, b: 1, c: 2 } }, job: { cpus: 0.5, mem: 128, command: 'serve', zoneSpread: 'soft' } });
     expect(job).toMatchObject({ id: 'web', owner: 'a', ownerTerm: 1 });
-    expect(await waitCounts(masters, 'web', (c) => c.a === 2 && c.b === 1 && c.c === 2, 30 * INTERVAL, 'the counts of the policy')).toEqual({ a: 2, b: 1, c: 2 });
+    expect(await waitCounts(masters, 'web', (c) => c.a === 2 && c.b === 1 && c.c === 2, patience(30 * INTERVAL), 'the counts of the policy')).toEqual({ a: 2, b: 1, c: 2 });
     // Every region keeps the definition (a replica in b and c, learnt from a's digest: it may
     // arrive after the children the owner created directly) and names the same single owner.
     for (const n of REGIONS) {
-      const view = await waitUntil(() => client(n).get('web').catch(() => undefined), 10 * INTERVAL, `region ${n}'s copy of web`, 100);
+      const view = await waitUntil(() => client(n).get('web').catch(() => undefined), patience(10 * INTERVAL), `region ${n}'s copy of web`, 100);
       expect(view).toMatchObject({ owner: 'a', ownerTerm: 1, role: n === 'a' ? 'owner' : 'replica' });
     }
   }, TEST_TIMEOUT);
 
-  it("marks a cut-off region suspect, then dead, within the bounds, and starts its instances in the others", async () => {
+  it("marks a cut-off region suspect, then dead, never early, and starts its instances in the others", async () => {
     const c = region('c');
     const incarnation = c.gossip.incarnation;
     const cutAt = Date.now();
     c.transport.cut = true;
     const lastDigest = lastSent('c', cutAt);
     for (const o of ['a', 'b'] as const) {
-      const suspect = await next(cutAt, stateEvent(o, 'c', 'suspect'), (SUSPECT + 4) * INTERVAL, `${o} to suspect c`);
-      const dead = await next(cutAt, stateEvent(o, 'c', 'dead'), (DEAD + 4) * INTERVAL, `${o} to declare c dead`);
+      const suspect = await next(cutAt, stateEvent(o, 'c', 'suspect'), patience((SUSPECT + 4) * INTERVAL), `${o} to suspect c`);
+      const dead = await next(cutAt, stateEvent(o, 'c', 'dead'), patience((DEAD + 4) * INTERVAL), `${o} to declare c dead`);
       expect(suspect.at - lastDigest).toBeGreaterThanOrEqual(SUSPECT * INTERVAL - 50);
-      expect(suspect.at - lastDigest).toBeLessThanOrEqual((SUSPECT + 2) * INTERVAL + LATE);
       expect(dead.at - lastDigest).toBeGreaterThanOrEqual(DEAD * INTERVAL - 50);
-      expect(dead.at - lastDigest).toBeLessThanOrEqual((DEAD + 2) * INTERVAL + LATE);
     }
     // c's two instances start in a and b (where there is room); c's own keep running, cut off from gossip only.
-    const failed = await waitCounts(masters, 'web', (n) => (n.a ?? 0) + (n.b ?? 0) === 5, 20 * INTERVAL, "c's share to run in a and b");
+    const failed = await waitCounts(masters, 'web', (n) => (n.a ?? 0) + (n.b ?? 0) === 5, patience(20 * INTERVAL), "c's share to run in a and b");
     expect(failed.c).toBe(2);
     expect(regionOf(await client('a').get('web'), 'c')).toMatchObject({ state: 'dead', displaced: true, target: 0 });
     expect(c.gossip.incarnation).toBe(incarnation);
@@ -180,15 +181,17 @@ await describeWith(['aws'], 'federated jobs: three regions on moto (SQS + Dynamo
     const incarnation = c.gossip.incarnation!;
     const t0 = Date.now();
     c.transport.cut = false;
-    for (const o of ['a', 'b'] as const) await next(t0, digestFrom(o, 'c'), 10 * INTERVAL, `${o} to hear from c again`);
+    for (const o of ['a', 'b'] as const) await next(t0, digestFrom(o, 'c'), patience(10 * INTERVAL), `${o} to hear from c again`);
     expect((await region('a').gossip.peers()).find((p) => p.name === 'c')).toMatchObject({ state: 'alive', incarnation });
-    const settled = await waitCounts(masters, 'web', (n) => n.a === 2 && n.b === 1 && n.c === 2, (HAND_BACK + 20) * INTERVAL, 'the hand-back');
+    const settled = await waitCounts(masters, 'web', (n) => n.a === 2 && n.b === 1 && n.c === 2, patience((HAND_BACK + 20) * INTERVAL), 'the hand-back');
     expect(settled).toEqual({ a: 2, b: 1, c: 2 });
     expect(Date.now() - t0).toBeGreaterThanOrEqual(HAND_BACK * INTERVAL);
-    // Settled: never more than wanted (no surge configured) for a few more intervals.
-    for (let i = 0; i < 6; i++) {
+    // Settled: never more than wanted (no surge configured) for three more rounds of the owner.
+    const owner = region('a').controller;
+    for (let i = 0; i < 3; i++) {
       expect(total(await runningPerRegion(masters, 'web'))).toBeLessThanOrEqual(5);
-      await new Promise((r) => setTimeout(r, INTERVAL / 2));
+      const round = owner.stats.rounds;
+      await waitUntil(() => owner.stats.rounds > round, patience(5 * INTERVAL), 'the next controller round', INTERVAL / 4);
     }
     for (const n of REGIONS) expect(await client(n).get('web')).toMatchObject({ owner: 'a', ownerTerm: 1 });
   }, TEST_TIMEOUT);
@@ -196,11 +199,11 @@ await describeWith(['aws'], 'federated jobs: three regions on moto (SQS + Dynamo
   it('spills over: a region without room places the instances in the peer with the most free capacity', async () => {
     // Three cores: c's two-core agents can run none; a has the most free capacity left.
     await client('b').submit({ name: 'big', policy: { counts: { c: 1 } }, job: { cpus: 3, mem: 256, command: 'serve', zoneSpread: 'off' } });
-    expect(await waitCounts(masters, 'big', (n) => total(n) === 1, 30 * INTERVAL, 'the spilled instance')).toEqual({ a: 1, b: 0, c: 0 });
+    expect(await waitCounts(masters, 'big', (n) => total(n) === 1, patience(30 * INTERVAL), 'the spilled instance')).toEqual({ a: 1, b: 0, c: 0 });
     expect(regionOf(await client('b').get('big'), 'a')).toMatchObject({ share: 0, target: 1 });
     await client('b').remove('big');
-    await waitCounts(masters, 'big', (n) => total(n) === 0, 30 * INTERVAL, 'the deleted job to go');
+    await waitCounts(masters, 'big', (n) => total(n) === 0, patience(30 * INTERVAL), 'the deleted job to go');
     // Each look is two DynamoDB reads on the shared moto: look once per half interval.
-    await waitUntil(async () => (await client('b').list()).every((j) => j.id !== 'big'), 30 * INTERVAL, 'the definition to go', INTERVAL / 2);
+    await waitUntil(async () => (await client('b').list()).every((j) => j.id !== 'big'), patience(30 * INTERVAL), 'the definition to go', INTERVAL / 2);
   }, TEST_TIMEOUT);
 });
