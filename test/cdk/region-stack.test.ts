@@ -56,7 +56,7 @@ describe('RegionStack per configured region', () => {
     t.resourceCountIs('AWS::ApiGatewayV2::Api', 1);
     t.resourceCountIs('AWS::ApiGatewayV2::Stage', 1);
     t.resourceCountIs('AWS::ApiGatewayV2::Integration', 1);
-    t.resourceCountIs('AWS::ApiGatewayV2::Route', 13);
+    t.resourceCountIs('AWS::ApiGatewayV2::Route', 14);
     t.resourceCountIs('AWS::ApiGatewayV2::Authorizer', 0);
     t.resourceCountIs('AWS::Logs::LogGroup', 3);
     t.resourceCountIs('AWS::SecretsManager::Secret', secrets);
