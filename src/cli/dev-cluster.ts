@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createAgent, type AgentDaemon } from '../agent/index.js';
 import { federateInProcess, type InProcessFederation } from '../federation/index.js';
 import { runningJobs } from '../federation/federated-controller.js';
-import { attachAutoscaler, createLocalScalingProvider, type Autoscaler, type LocalScalingProvider } from '../autoscaler/index.js';
+import { attachAutoscaler, createLocalScalingProvider, type AutoscalerController, type LocalScalingProvider } from '../autoscaler/index.js';
 import { startJobsFramework, type RunningJobs } from '../jobs/index.js';
 import { CredentialAuthenticator, generateDevCredentials } from '../master-lambda/http/credentials.js';
 import { createLogger, type LogLevel } from '../core/logger.js';
@@ -46,7 +46,7 @@ export interface DevRegion {
   readonly agents: AgentDaemon[];
   readonly agentPorts: readonly { begin: number; end: number }[];
   readonly jobs?: RunningJobs;
-  readonly autoscaler?: { readonly autoscaler: Autoscaler; readonly provider: LocalScalingProvider };
+  readonly autoscaler?: { readonly autoscaler: AutoscalerController; readonly provider: LocalScalingProvider };
 }
 
 export interface DevCredentials {
