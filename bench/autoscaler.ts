@@ -1,9 +1,9 @@
 import { performance } from 'node:perf_hooks';
-import { decide, type ControllerInput, type HostState, type PendingDemand } from '../src/autoscaler/engine.js';
+import { decide, type ControllerInput, type HostState, type PendingDemand } from '../src/autoscaler/decide.js';
 import type { GroupRule } from '../src/autoscaler/rules.js';
 import { median, percentile, type BenchSuite, type Cell } from './report.js';
 
-// The autoscaler's controller engine (pure) at 1,000 agents and 10,000 pending tasks: one
+// The autoscaler's decision function (pure) at 1,000 agents and 10,000 pending tasks: one
 // decide() per pass, so its time bounds how often the leader can afford to look.
 
 const NOW = 10_000_000;
@@ -14,7 +14,7 @@ function rule(group: string, cpus: number, mem: number): GroupRule {
 
 const RULES = [rule('small', 4, 16_384), rule('medium', 16, 65_536), rule('large', 64, 262_144)];
 
-function input(agents: number, pending: number, idleShare: number): ControllerInput {
+function input(agents: number, pending: number, idleShare: number, zoneSpread: 'hard' | 'off' = 'off'): ControllerInput {
   let seed = 42;
   const rand = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
   const hosts: HostState[] = Array.from({ length: agents }, (_, i) => {
@@ -33,7 +33,7 @@ function input(agents: number, pending: number, idleShare: number): ControllerIn
   const tasks: PendingDemand[] = Array.from({ length: pending }, (_, i) => {
     const r = rand();
     const cpus = r < 0.6 ? 0.5 + Math.floor(rand() * 4) * 0.5 : r < 0.9 ? 4 + Math.floor(rand() * 8) : 16 + Math.floor(rand() * 32);
-    return { id: `job-${i % 500}/${i}`, resources: { cpus, mem: cpus * 2048, disk: 0, ports: rand() < 0.3 ? 2 : 0 }, kind: rand() < 0.9 ? 'resource' : 'constraint', at: NOW - 1_000 };
+    return { id: `job-${i % 500}/${i}`, job: `job-${i % 500}`, zoneSpread, resources: { cpus, mem: cpus * 2048, disk: 0, ports: rand() < 0.3 ? 2 : 0 }, kind: rand() < 0.9 ? 'resource' : 'constraint', at: NOW - 1_000 };
   });
   return { rules: RULES, hosts, pending: tasks, inFlight: { small: 20 }, history: {}, options: { settleMs: 0 } };
 }
@@ -55,26 +55,28 @@ function time(i: ControllerInput, runs: number, warmup: number): { median: numbe
 
 export const autoscalerBench: BenchSuite = {
   name: 'autoscaler',
-  description: 'the autoscaler engine: decide() at 1,000 agents x 10,000 pending tasks (pure, no I/O)',
+  description: 'the autoscaler decision function: decide() at 1,000 agents x 10,000 pending tasks (pure, no I/O)',
   async run(args) {
     const quick = args.includes('--quick');
     const runs = quick ? 5 : 20;
     const warmup = quick ? 2 : 5;
     const rows: Record<string, Cell>[] = [];
-    for (const [shape, agents, pending, idle] of [
-      ['shortfall, 3 groups', 1_000, 10_000, 0],
-      ['shortfall + idle hosts', 1_000, 10_000, 0.3],
-      ['scale-down only', 1_000, 0, 0.6],
+    for (const [shape, agents, pending, idle, spread] of [
+      ['shortfall, 3 groups', 1_000, 10_000, 0, 'off'],
+      ['shortfall + idle hosts', 1_000, 10_000, 0.3, 'off'],
+      // The jobs' default: each job balanced over the zones, which the estimate honours.
+      ['shortfall, hard zone spread', 1_000, 10_000, 0, 'hard'],
+      ['scale-down only', 1_000, 0, 0.6, 'off'],
     ] as const) {
-      const t = time(input(agents, pending, idle), runs, warmup);
+      const t = time(input(agents, pending, idle, spread), runs, warmup);
       rows.push({ shape, agents, pending, 'ms (median)': t.median, 'p90 ms': t.p90, decisions: t.decisions, 'net hosts': t.hosts, 'goal ms': 100, 'meets goal': t.median <= 100 ? 'yes' : 'no' });
     }
     return [
       {
-        title: 'Autoscaler engine: one decide() pass',
+        title: 'Autoscaler decision function: one decide() pass',
         columns: ['shape', 'agents', 'pending', 'ms (median)', 'p90 ms', 'decisions', 'net hosts', 'goal ms', 'meets goal'],
         rows,
-        notes: [`median of ${runs} passes after ${warmup} warm-up passes on the same input; node ${process.version}`, 'tasks: 60% 0.5-2 cpus, 30% 4-11 cpus, 10% 16-47 cpus, 2 GiB per cpu; 10% constraint failures (ignored)'],
+        notes: [`median of ${runs} passes after ${warmup} warm-up passes on the same input; node ${process.version}`, 'tasks: 60% 0.5-2 cpus, 30% 4-11 cpus, 10% 16-47 cpus, 2 GiB per cpu, 500 jobs; 10% constraint failures (ignored)'],
       },
     ];
   },

@@ -1,12 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { JsonObject } from '../state/item-store.js';
+import type { RegistryTransaction } from '../state/registry.js';
 
 // The activity log: every decision and every step of carrying it out (why, how many, which
 // hosts, outcome), one Registry document each. Ids start with the time in milliseconds, so the
 // collection reads in time order; entries expire after a retention period.
 
 export const ACTIVITY_COLLECTION = 'autoscaler-activity';
+/** How long entries are kept by default: a week. */
+export const DEFAULT_ACTIVITY_RETENTION_SECONDS = 7 * 24 * 3600;
 
 export const ACTIVITY_ACTIONS = ['scale-up', 'scale-down', 'launch', 'drain', 'terminate', 'remove', 'rules'] as const;
 export type ActivityAction = (typeof ACTIVITY_ACTIONS)[number];
@@ -68,4 +71,9 @@ export function toJson(o: object): JsonObject {
 
 export function hostOf(h: { agentId: string; hostname: string; zone?: string | undefined; instanceId?: string | undefined }): ActivityHost {
   return { agentId: h.agentId, hostname: h.hostname, ...(h.zone !== undefined ? { zone: h.zone } : {}), ...(h.instanceId !== undefined ? { instanceId: h.instanceId } : {}) };
+}
+
+/** Adds an entry to `tx`, to expire `retentionSeconds` after `now`. */
+export function putActivity(tx: RegistryTransaction, now: number, entry: Omit<ActivityEntry, 'at'>, retentionSeconds: number): void {
+  tx.putDocument(ACTIVITY_COLLECTION, activityId(now), toJson({ at: now, ...entry }), 'absent', Math.floor(now / 1000) + retentionSeconds);
 }

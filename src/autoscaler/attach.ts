@@ -1,5 +1,5 @@
 import type { ExtensibleMaster } from '../master-lambda/extension.js';
-import { Autoscaler, type AutoscalerOptions } from './autoscaler.js';
+import { AutoscalerController, type AutoscalerOptions } from './controller.js';
 import { autoscalerDuty } from './duty.js';
 import { autoscalerRoutes } from './routes.js';
 import { applyAutoscalerRulesFile } from './rules-file.js';
@@ -20,9 +20,9 @@ export interface AttachOptions extends AutoscalerOptions {
   readonly routes?: boolean;
 }
 
-export async function attachAutoscaler(master: ExtensibleMaster, options: AttachOptions): Promise<Autoscaler> {
+export async function attachAutoscaler(master: ExtensibleMaster, options: AttachOptions): Promise<AutoscalerController> {
   const { rulesFile, wait, routes, ...rest } = options;
-  const autoscaler = new Autoscaler({ log: master.ctx.log.child({ component: 'autoscaler' }), ...rest });
+  const autoscaler = new AutoscalerController({ log: master.ctx.log.child({ component: 'autoscaler' }), ...rest });
   if (rulesFile !== undefined) await applyAutoscalerRulesFile(autoscaler, master.registry, rulesFile);
   master.addDuty(autoscalerDuty(autoscaler, { wait: wait ?? false }));
   if (routes !== false) autoscalerRoutes(master.api, autoscaler, master.registry);

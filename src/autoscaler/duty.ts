@@ -1,5 +1,5 @@
 import type { LeaderDuty } from '../master-lambda/extension.js';
-import type { Autoscaler } from './autoscaler.js';
+import type { AutoscalerController } from './controller.js';
 
 // The autoscaler as a master leader duty: `new Master({ duties: [autoscalerDuty(autoscaler)] })`.
 // The master runs duties at every allocation interval on the lease holder; the autoscaler runs a
@@ -11,6 +11,6 @@ export interface AutoscalerDutyOptions {
   readonly wait?: boolean;
 }
 
-export function autoscalerDuty(autoscaler: Autoscaler, options: AutoscalerDutyOptions = {}): LeaderDuty {
+export function autoscalerDuty(autoscaler: AutoscalerController, options: AutoscalerDutyOptions = {}): LeaderDuty {
   return (ctx, epoch) => autoscaler.duty(ctx, epoch, options.wait ?? false);
 }

@@ -12,7 +12,7 @@ import { ScalingProviderError, type HostRef, type ScalingProvider, type Terminat
 //
 //   const local = createLocalScalingProvider({ master: server.url, workDir, groups: { default: { cpus: 2, mem: 2048, zones: ['a', 'b'] } } });
 //   await local.growTo('default', 2, []);   // the initial hosts
-//   const autoscaler = new Autoscaler({ provider: local, pendingTasks: () => jobs.pendingTasks() });
+//   const autoscaler = new AutoscalerController({ provider: local, pendingTasks: () => jobs.pendingTasks() });
 //   ...
 //   await local.stop();
 

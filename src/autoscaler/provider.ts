@@ -1,6 +1,6 @@
 // The ScalingProvider port: what the autoscaler asks of the place hosts come from (an EC2
 // Auto Scaling group, local agent daemons). Adapters translate; every choice (how many, which
-// host, when) is made by the engine, so an adapter only grows a group to a size it is told and
+// host, when) is made by the decision function (decide.ts), so an adapter only grows a group to a size it is told and
 // removes the host it is told.
 
 /** A host chosen for removal, as the master registered it. */

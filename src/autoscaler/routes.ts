@@ -3,7 +3,7 @@ import { parseJsonBody as body } from '../http/json-body.js';
 import type { Router } from '../http/router.js';
 import { json, type HttpRequest } from '../http/types.js';
 import type { Registry } from '../state/registry.js';
-import type { Autoscaler } from './autoscaler.js';
+import type { AutoscalerController } from './controller.js';
 
 // The autoscaler's operator routes, mounted on a master's router (operator credential on each):
 //   GET /api/v1/autoscaler/rules        the rule set and the groups the provider knows
@@ -19,7 +19,7 @@ function limitOf(req: HttpRequest): number {
   return n;
 }
 
-export function autoscalerRoutes(router: Router, autoscaler: Autoscaler, registry: Registry): Router {
+export function autoscalerRoutes(router: Router, autoscaler: AutoscalerController, registry: Registry): Router {
   const operator = { access: 'operator' } as const;
   router.route('GET', '/api/v1/autoscaler/rules', async () => json(200, await autoscaler.getRules(registry)), operator);
   router.route('PUT', '/api/v1/autoscaler/rules', async (req) => json(200, await autoscaler.setRules(registry, body(req))), operator);

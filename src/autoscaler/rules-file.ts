@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { isStratusError } from '../core/errors.js';
 import type { Registry } from '../state/registry.js';
-import type { Autoscaler, RulesView } from './autoscaler.js';
+import type { RulesView } from './api.js';
+import type { AutoscalerController } from './controller.js';
 import { parseRuleSet, type RuleSet } from './rules.js';
 
 // `--autoscaler-rules FILE`: the same JSON as PUT /api/v1/autoscaler/rules,
@@ -44,7 +45,7 @@ export function loadAutoscalerRulesFile(path: string): RuleSet {
 }
 
 /** Reads the file and stores its rules (replacing the Registry's), checked against the provider's groups. */
-export async function applyAutoscalerRulesFile(autoscaler: Autoscaler, registry: Registry, path: string): Promise<RulesView> {
+export async function applyAutoscalerRulesFile(autoscaler: AutoscalerController, registry: Registry, path: string): Promise<RulesView> {
   const rules = loadAutoscalerRulesFile(path);
   try {
     return await autoscaler.setRules(registry, rules);

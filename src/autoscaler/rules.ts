@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ValidationError } from '../core/errors.js';
 
 // Autoscaling rules, one per agent group (the agents' `group` attribute), as operators write
-// them (JSON: the operator API and the rules file) and as the engine reads them (milliseconds).
+// them (JSON: the operator API and the rules file) and as the decision function reads them (milliseconds).
 // Every refusal is a ValidationError naming the field, e.g. `groups[0].minSize`.
 
 const MAX_SECONDS = 7 * 24 * 3600;
@@ -61,7 +61,7 @@ export interface HostShape {
   readonly ports: number;
 }
 
-/** A rule as the engine uses it. */
+/** A rule as the decision function uses it. */
 export interface GroupRule {
   readonly group: string;
   readonly minSize: number;
@@ -113,7 +113,7 @@ export function parseRuleSet(body: unknown, knownGroups?: readonly string[]): Ru
   return { groups };
 }
 
-export function toEngineRule(g: GroupRuleConfig): GroupRule {
+export function toGroupRule(g: GroupRuleConfig): GroupRule {
   return {
     group: g.group,
     minSize: g.minSize,

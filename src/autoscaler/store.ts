@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { collections } from '../state/keys.js';
-import type { Registry } from '../state/registry.js';
-import { ACTIVITY_COLLECTION, activityEntrySchema, type ActivityEntry } from './activity.js';
-import type { ScaleDownCause, ScaleUpCause } from './engine.js';
+import type { Registry, RegistryTransaction } from '../state/registry.js';
+import { ACTIVITY_COLLECTION, activityEntrySchema, toJson, type ActivityEntry } from './activity.js';
+import type { ScaleDownCause, ScaleUpCause } from './decide.js';
 import { groupRuleSchema, type GroupRuleConfig, type RuleSet } from './rules.js';
 
 // The autoscaler's documents in the region's Registry:
@@ -95,6 +95,11 @@ export function scaleUpOpId(group: string, at: number): string {
 
 export function scaleDownOpId(agentId: string): string {
   return `down-${agentId}`.slice(0, 255);
+}
+
+/** Writes a group's document: `patch` over what was read, expecting the version read (or none). */
+export function putGroup(tx: RegistryTransaction, group: string, current: Versioned<GroupDoc> | undefined, patch: GroupDoc): void {
+  tx.putDocument(GROUPS_COLLECTION, group, toJson({ ...current?.doc, ...patch }), current ? { version: current.version } : 'absent');
 }
 
 /** An operation as read, with its id and the version its next write expects. */

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAgent, type AgentDaemon } from '../agent/index.js';
 import { federateInProcess, runningJobs, type InProcessFederation } from '../federation/index.js';
-import { attachAutoscaler, createLocalScalingProvider, type Autoscaler, type LocalScalingProvider } from '../autoscaler/index.js';
+import { attachAutoscaler, createLocalScalingProvider, type AutoscalerController, type LocalScalingProvider } from '../autoscaler/index.js';
 import { startJobsFramework, type RunningJobs } from '../jobs/index.js';
 import { CredentialAuthenticator, generateDevCredentials } from '../http/credentials.js';
 import { createLogger, type LogLevel } from '../core/logger.js';
@@ -45,7 +45,7 @@ export interface DevRegion {
   readonly agents: AgentDaemon[];
   readonly agentPorts: readonly { begin: number; end: number }[];
   readonly jobs?: RunningJobs;
-  readonly autoscaler?: { readonly autoscaler: Autoscaler; readonly provider: LocalScalingProvider };
+  readonly autoscaler?: { readonly autoscaler: AutoscalerController; readonly provider: LocalScalingProvider };
 }
 
 export interface DevCredentials {

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { attachAutoscaler } from '../../src/autoscaler/attach.js';
-import type { Autoscaler, AutoscalerOptions } from '../../src/autoscaler/autoscaler.js';
+import type { AutoscalerController, AutoscalerOptions } from '../../src/autoscaler/controller.js';
 import { createLocalScalingProvider, type LocalGroupConfig, type LocalScalingProvider } from '../../src/autoscaler/local-provider.js';
 import type { Operation } from '../../src/autoscaler/store.js';
 import { OPS_COLLECTION } from '../../src/autoscaler/store.js';
@@ -23,7 +23,7 @@ export const testLog = (name: string): Logger => (process.env.STRATUS_TEST_LOG ?
 export interface AutoscaledMaster {
   readonly master: Master;
   readonly server: RunningServer;
-  readonly autoscaler: Autoscaler;
+  readonly autoscaler: AutoscalerController;
   readonly url: string;
 }
 

@@ -1,4 +1,4 @@
-import { Autoscaler } from '../../autoscaler/autoscaler.js';
+import { AutoscalerController } from '../../autoscaler/controller.js';
 // Specific modules, not the autoscaler's index: the Lambda bundle must not pull in the local provider (agents, Docker).
 import { ec2ProviderFromEnv } from '../../autoscaler/ec2-provider.js';
 import { autoscalerRoutes } from '../../autoscaler/routes.js';
@@ -53,7 +53,7 @@ export function containerMaster(env: NodeJS.ProcessEnv = process.env): Promise<{
     // tick sends gossip and decides, the receiver Lambda receives.
     attachFederationFromEnv(m, { run: 'routes' }, env);
     // The autoscaler's rules and activity are read and written through this API; the tick runs it.
-    if (env.STRATUS_AGENT_GROUPS) autoscalerRoutes(m.api, new Autoscaler({ provider: ec2ProviderFromEnv(env) }), m.registry);
+    if (env.STRATUS_AGENT_GROUPS) autoscalerRoutes(m.api, new AutoscalerController({ provider: ec2ProviderFromEnv(env) }), m.registry);
     return { master: m, ...(trigger ? { trigger } : {}) };
   })();
   master.catch(() => (master = undefined)); // a failed start (e.g. the secret unreadable) is retried next time

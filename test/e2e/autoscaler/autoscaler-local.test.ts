@@ -62,7 +62,7 @@ describe('autoscaling with the local provider (stratus dev)', () => {
       store: new MemoryItemStore(),
       holderId: 'dev',
       rulesFile,
-      autoscaler: { provider: local.provider, pendingTasks: () => jobs?.pendingTasks() ?? [], intervalMs: 250, engine: { settleMs: 500 } },
+      autoscaler: { provider: local.provider, pendingTasks: () => jobs?.pendingTasks() ?? [], intervalMs: 250, decide: { settleMs: 500 } },
     });
     url = region.url;
     region.master.start();

@@ -1,7 +1,7 @@
 import { AutoScalingClient, CreateAutoScalingGroupCommand, DeleteAutoScalingGroupCommand, DescribeAutoScalingGroupsCommand, type Instance } from '@aws-sdk/client-auto-scaling';
 import { CreateLaunchTemplateCommand, DeleteLaunchTemplateCommand, DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { Autoscaler } from '../../../src/autoscaler/autoscaler.js';
+import { AutoscalerController } from '../../../src/autoscaler/controller.js';
 import { Ec2AutoScalingProvider } from '../../../src/autoscaler/ec2-provider.js';
 import { ScalingProviderError } from '../../../src/autoscaler/provider.js';
 import type { PendingTask } from '../../../src/jobs/views.js';
@@ -48,7 +48,7 @@ await describeWith(['aws'], 'EC2 Auto Scaling provider (moto)', () => {
     const provider = new Ec2AutoScalingProvider({ groups: [{ group: 'general', autoScalingGroupName: ASG }] });
     const world = new SimWorld();
     let pending: PendingTask[] = [];
-    const autoscaler = new Autoscaler({ provider, pendingTasks: () => pending, log: world.log, engine: { settleMs: 0 }, idleMemoryMs: 600_000 });
+    const autoscaler = new AutoscalerController({ provider, pendingTasks: () => pending, log: world.log, decide: { settleMs: 0 }, idleMemoryMs: 600_000 });
     const epoch = await world.lead();
     await autoscaler.setRules(world.registry, { groups: [{ group: 'general', minSize: 1, maxSize: 6, maxIdle: 1, scaleUpCooldownSeconds: 30, scaleDownCooldownSeconds: 60, shape: { cpus: 4, mem: 8192 } }] });
 

@@ -1,13 +1,13 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { Autoscaler } from '../../../src/autoscaler/autoscaler.js';
-import { ScalingProviderError } from '../../../src/autoscaler/provider.js';
+import { AutoscalerController } from '../../../src/autoscaler/controller.js';
 import { AutoscalerStore, OPS_COLLECTION } from '../../../src/autoscaler/store.js';
 import type { PendingTask } from '../../../src/jobs/views.js';
 import { FakeProvider } from '../../support/autoscaler-fake-provider.js';
 import { SimWorld } from '../../support/autoscaler-world.js';
 
-// The controller use case against the real Registry and master use cases (drain, mark gone),
-// on a simulated clock, with a provider in memory that can fail on demand.
+// The controller's passes against the real Registry and master use cases (drain, mark gone), on
+// a simulated clock, with a provider in memory: what a pass reads, decides and starts. The
+// operations' own steps, retries and failures are in operations.test.ts.
 
 const RULE = { group: 'general', minSize: 1, maxSize: 10, minIdle: 0, maxIdle: 1, scaleUpCooldownSeconds: 30, scaleDownCooldownSeconds: 60, shape: { cpus: 4, mem: 8192 }, drainTimeoutSeconds: 120 };
 
@@ -30,28 +30,17 @@ describe('autoscaler controller', () => {
   let world: SimWorld;
   let provider: FakeProvider;
   let pending: PendingTask[];
-  let autoscaler: Autoscaler;
+  let autoscaler: AutoscalerController;
   let epoch: number;
 
   const pass = () => autoscaler.runOnce(world.master.ctx, epoch);
   const store = () => new AutoscalerStore(world.registry);
   const activity = async () => (await autoscaler.activity(world.registry, 1000)).reverse().map((a) => `${a.action}:${a.outcome}`);
-  /** One busy host and two idle ones, past the idle time: the autoscaler starts draining one; its id. */
-  const drainingIdleHost = async (): Promise<string> => {
-    await world.addAgent({ busy: true });
-    await world.addAgent();
-    await world.addAgent();
-    await pass();
-    world.advance(61_000);
-    await pass();
-    return ((await store().operations())[0]!.doc as { agentId: string }).agentId;
-  };
-
   beforeEach(async () => {
     world = new SimWorld();
     provider = new FakeProvider();
     pending = [];
-    autoscaler = new Autoscaler({ provider, pendingTasks: () => pending, log: world.log, engine: { settleMs: 1_000 }, retry: { initialMs: 1_000, maxMs: 8_000, maxAttempts: 5 }, idleMemoryMs: 600_000 });
+    autoscaler = new AutoscalerController({ provider, pendingTasks: () => pending, log: world.log, decide: { settleMs: 1_000 }, retry: { initialMs: 1_000, maxMs: 8_000, maxAttempts: 5 }, idleMemoryMs: 600_000 });
     epoch = await world.lead();
     await autoscaler.setRules(world.registry, { groups: [RULE] });
   });
@@ -139,145 +128,19 @@ describe('autoscaler controller', () => {
     expect(autoscaler.metrics).toMatchObject({ pendingConstraint: 20, pendingStale: 5 });
   });
 
-  it('retries a throttled provider with growing backoff, logs each failure, and then finishes the removal', async () => {
-    await world.addAgent({ busy: true });
-    const a = await world.addAgent({ zone: 'a' });
-    const b = await world.addAgent({ zone: 'b' });
-    await pass();
-    world.advance(61_000);
-    await pass();
-    const chosen = (await store().operations()).map((o) => (o.doc.kind === 'scale-down' ? o.doc.agentId : ''));
-    expect(chosen).toHaveLength(1);
-    const victim = chosen[0]!;
-    await world.markDrained(victim);
-    provider.failNext('terminate', 3);
-    const retryAts: number[] = [];
-    for (let i = 0; i < 20 && (await store().operations()).length > 0; i++) {
-      world.advance(1_000);
-      const r = await pass();
-      expect(r.ran).toBe(true);
-      const op = (await store().operations())[0];
-      if (op?.doc.retryAt !== undefined && !retryAts.includes(op.doc.retryAt)) retryAts.push(op.doc.retryAt);
-    }
-    expect(provider.count('terminate')).toBe(4);
-    expect(provider.terminated).toEqual([victim]);
-    expect(await store().operations()).toEqual([]);
-    expect((await world.registry.getAgent(victim))?.reachability).toBe('GONE');
-    expect([a.id, b.id]).toContain(victim);
-    // The waits grow: about 1 s, 2 s, 4 s (±20%).
-    const waits = retryAts.map((t, i) => t - (i === 0 ? 0 : retryAts[i - 1]!));
-    expect(retryAts).toHaveLength(3);
-    expect(waits[2]!).toBeGreaterThan(waits[1]! * 0.5);
-    const warnings = world.log.records.filter((r) => r.level === 'warn' && /retrying with backoff/.test(r.message));
-    expect(warnings).toHaveLength(3);
-    expect(warnings[0]!.context).toMatchObject({ attempt: 1, provider: 'fake' });
-    expect((await activity()).filter((s) => s.startsWith('terminate'))).toEqual(['terminate:retrying', 'terminate:retrying', 'terminate:retrying', 'terminate:succeeded']);
-    expect(autoscaler.metrics).toMatchObject({ providerErrors: 3, providerRetries: 3, errors: 0 });
-  });
-
-  it('treats an instance already gone as terminated', async () => {
-    const victim = await drainingIdleHost();
-    provider.gone.add(victim);
-    await world.markDrained(victim);
-    world.advance(1_000);
-    await pass();
-    expect(await store().operations()).toEqual([]);
-    expect((await world.registry.getAgent(victim))?.reachability).toBe('GONE');
-    const entries = await autoscaler.activity(world.registry, 100);
-    expect(entries.find((e) => e.action === 'terminate')?.reason).toMatch(/already gone/);
-  });
-
-  it('gives up after a permanent provider error: the host is reactivated and the Registry holds no half-done operation', async () => {
-    const victim = await drainingIdleHost();
-    await world.markDrained(victim);
-    provider.failNext('terminate', 1, new ScalingProviderError('instance i-123 belongs to another Auto Scaling group', false, 'WrongGroup'));
-    world.advance(1_000);
-    const r = await pass();
-    expect(r.ran).toBe(true);
-    expect(await store().operations()).toEqual([]);
-    const agent = await world.registry.getAgent(victim);
-    expect(agent).toMatchObject({ reachability: 'REACHABLE' });
-    expect(agent?.drain).toBeUndefined();
-    expect((await activity()).filter((s) => s.startsWith('terminate'))).toEqual(['terminate:failed']);
-    expect(world.log.records.some((l) => l.level === 'error' && /given up/.test(l.message))).toBe(true);
-    expect(autoscaler.metrics.operationsFailed).toBe(1);
-  });
-
-  it('retries a scale-up whose provider calls are throttled, asking the same size each time', async () => {
-    await world.addAgent({ busy: true });
-    provider.sizes.set('general', 1);
-    world.advance(10_000);
-    pending = pendingTasks(4, world.now - 500);
-    provider.failNext('growTo', 2);
-    await pass();
-    let [op] = await store().operations();
-    expect(op?.doc).toMatchObject({ phase: 'requested', target: 3, attempts: 1 });
-    for (let i = 0; i < 10 && op?.doc.phase === 'requested'; i++) {
-      world.advance(2_000);
-      pending = pendingTasks(4, world.now - 500);
-      await pass();
-      [op] = await store().operations();
-    }
-    expect(op?.doc.phase).toBe('launching');
-    expect(provider.calls.filter((c) => c.op === 'growTo').map((c) => (c.op === 'growTo' ? c.size : 0))).toEqual([3, 3, 3]);
-    expect(provider.count('desiredSize')).toBe(1);
-  });
-
-  it('reports a drain that exceeds its limit, then terminates the host anyway', async () => {
-    await autoscaler.setRules(world.registry, { groups: [{ ...RULE, maxSize: 2, drainBusy: true, drainTimeoutSeconds: 30 }] });
-    await world.addAgent({ busy: true, zone: 'a' });
-    await world.addAgent({ busy: true, zone: 'a' });
-    const c = await world.addAgent({ busy: true, zone: 'b' });
-    await pass();
-    const [op] = await store().operations();
-    const victim = (op!.doc as { agentId: string }).agentId;
-    expect(victim).not.toBe(c.id); // zone a has more hosts
-    world.advance(20_000);
-    await pass();
-    expect(provider.count('terminate')).toBe(0);
-    world.advance(15_000);
-    await pass();
-    expect(provider.terminated).toEqual([victim]);
-    const overdue = (await autoscaler.activity(world.registry, 100)).find((e) => e.outcome === 'overdue');
-    expect(overdue?.reason).toMatch(/exceeded its limit of 30000 ms/);
-    expect(world.log.records.some((l) => l.level === 'warn' && /exceeded its limit/.test(l.message))).toBe(true);
-    expect(autoscaler.metrics.drainsOverdue).toBe(1);
-  });
-
-  it('terminates a host that became unreachable during its drain without waiting for the drain', async () => {
-    const victim = await drainingIdleHost();
-    await world.setUnreachable(victim);
-    world.advance(1_000);
-    await pass();
-    expect(provider.terminated).toEqual([victim]);
-    expect(await store().operations()).toEqual([]);
-    expect((await autoscaler.activity(world.registry, 100)).some((e) => /unreachable: terminated without a drain/.test(e.reason))).toBe(true);
-  });
-
-  it('drops its removal when an operator reactivates the host during the drain', async () => {
-    const victim = await drainingIdleHost();
-    const { setAgentActive } = await import('../../../src/master-lambda/use-cases/operator-actions.js');
-    await setAgentActive(world.master.ctx, victim, true, 'agent_id');
-    world.advance(1_000);
-    await pass();
-    expect(await store().operations()).toEqual([]);
-    expect(provider.count('terminate')).toBe(0);
-    expect((await activity()).at(-1)).toBe('drain:cancelled');
-  });
-
   it('keeps idle times in the Registry: another process continues the count, an old observation starts over', async () => {
     await world.addAgent({ busy: true });
     await world.addAgent();
     await world.addAgent();
     await pass(); // observed idle now
     world.advance(61_000);
-    const next = new Autoscaler({ provider, log: world.log, idleMemoryMs: 600_000 });
+    const next = new AutoscalerController({ provider, log: world.log, idleMemoryMs: 600_000 });
     const r = await next.runOnce(world.master.ctx, epoch);
     expect(r.result?.decisions).toHaveLength(1);
 
     const other = new SimWorld();
     const otherProvider = new FakeProvider();
-    const forgetful = new Autoscaler({ provider: otherProvider, log: other.log, idleMemoryMs: 30_000 });
+    const forgetful = new AutoscalerController({ provider: otherProvider, log: other.log, idleMemoryMs: 30_000 });
     const e = await other.lead();
     await forgetful.setRules(other.registry, { groups: [RULE] });
     await other.addAgent({ busy: true });
@@ -302,7 +165,7 @@ describe('autoscaler controller', () => {
 
   it('keeps going when the pending-task source fails', async () => {
     await world.addAgent({ busy: true });
-    const broken = new Autoscaler({ provider, pendingTasks: () => Promise.reject(new Error('jobs framework down')), log: world.log });
+    const broken = new AutoscalerController({ provider, pendingTasks: () => Promise.reject(new Error('jobs framework down')), log: world.log });
     const r = await broken.runOnce(world.master.ctx, epoch);
     expect(r.ran).toBe(true);
     expect(r.result?.decisions).toEqual([]);

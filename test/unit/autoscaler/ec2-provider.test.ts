@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DescribeAutoScalingGroupsCommand, DescribeAutoScalingInstancesCommand, SetDesiredCapacityCommand, TerminateInstanceInAutoScalingGroupCommand, type AutoScalingClient } from '@aws-sdk/client-auto-scaling';
-import { Autoscaler } from '../../../src/autoscaler/autoscaler.js';
+import { AutoscalerController } from '../../../src/autoscaler/controller.js';
 import { Ec2AutoScalingProvider } from '../../../src/autoscaler/ec2-provider.js';
 import { AutoscalerStore } from '../../../src/autoscaler/store.js';
 import { SimWorld } from '../../support/autoscaler-world.js';
@@ -51,7 +51,7 @@ describe('EC2 Auto Scaling adapter errors', () => {
     client.throttleTerminate = 2;
     const provider = new Ec2AutoScalingProvider({ groups: { general: 'asg-general' }, client: client as unknown as AutoScalingClient });
     const world = new SimWorld();
-    const autoscaler = new Autoscaler({ provider, log: world.log, retry: { initialMs: 500, maxMs: 4_000 }, idleMemoryMs: 600_000 });
+    const autoscaler = new AutoscalerController({ provider, log: world.log, retry: { initialMs: 500, maxMs: 4_000 }, idleMemoryMs: 600_000 });
     const epoch = await world.lead();
     await autoscaler.setRules(world.registry, { groups: [{ group: 'general', minSize: 0, maxSize: 3, maxIdle: 0, scaleDownCooldownSeconds: 10, shape: { cpus: 4, mem: 8192 } }] });
     const agent = await world.addAgent({ instanceId: 'i-0aaaaaaaaaaaaaaa1' });

@@ -1,7 +1,7 @@
 import type { GroupRule } from '../../../src/autoscaler/rules.js';
-import type { HostActivity, HostState, PendingDemand } from '../../../src/autoscaler/engine.js';
+import type { HostActivity, HostState, PendingDemand } from '../../../src/autoscaler/decide.js';
 
-// Builders for the engine's plain-data input.
+// Builders for the decision function's plain-data input.
 
 export function rule(over: Partial<GroupRule> = {}): GroupRule {
   return {
@@ -37,5 +37,5 @@ export function host(activity: HostActivity, over: Partial<HostState> = {}): Hos
 }
 
 export function tasks(count: number, at: number, over: Partial<PendingDemand> = {}): PendingDemand[] {
-  return Array.from({ length: count }, (_, i) => ({ id: `job/${i}`, resources: { cpus: 1.5, mem: 1024, disk: 0, ports: 0 }, kind: 'resource' as const, at, ...over }));
+  return Array.from({ length: count }, (_, i) => ({ id: `job/${i}`, job: 'job', resources: { cpus: 1.5, mem: 1024, disk: 0, ports: 0 }, kind: 'resource' as const, at, ...over }));
 }

@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAgentGroups, rulesFromAgentGroups } from '../../../src/autoscaler/agent-groups-env.js';
-import { Autoscaler } from '../../../src/autoscaler/autoscaler.js';
+import { AutoscalerController } from '../../../src/autoscaler/controller.js';
 import { providerError } from '../../../src/autoscaler/ec2-provider.js';
 import { autoscalerRoutes } from '../../../src/autoscaler/routes.js';
 import { loadAutoscalerRulesFile, applyAutoscalerRulesFile, RulesFileError } from '../../../src/autoscaler/rules-file.js';
-import { parseRuleSet, toEngineRule } from '../../../src/autoscaler/rules.js';
+import { parseRuleSet, toGroupRule } from '../../../src/autoscaler/rules.js';
 import { ValidationError } from '../../../src/core/errors.js';
 import type { HttpRequest, JsonResponse } from '../../../src/http/types.js';
 import { FakeProvider } from '../../support/autoscaler-fake-provider.js';
@@ -28,10 +28,10 @@ function fieldOf(body: unknown, known?: readonly string[]): string | undefined {
 }
 
 describe('rule validation', () => {
-  it('fills in defaults and converts to the engine units', () => {
+  it('fills in defaults and converts to the units decide() reads', () => {
     const set = parseRuleSet({ groups: [{ ...good, minIdle: 1, scaleUpCooldownSeconds: 1.5 }] }, ['general']);
     expect(set.groups[0]).toMatchObject({ minIdle: 1, maxIdle: 1, scaleDownCooldownSeconds: 300, drainBusy: false, drainTimeoutSeconds: 600, shape: { cpus: 2, mem: 4096, disk: 0, ports: 0 } });
-    expect(toEngineRule(set.groups[0]!)).toMatchObject({ scaleUpCooldownMs: 1500, scaleDownCooldownMs: 300_000, drainTimeoutMs: 600_000, zones: [] });
+    expect(toGroupRule(set.groups[0]!)).toMatchObject({ scaleUpCooldownMs: 1500, scaleDownCooldownMs: 300_000, drainTimeoutMs: 600_000, zones: [] });
   });
 
   it.each([
@@ -79,7 +79,7 @@ describe('rules file', () => {
     expect(() => loadAutoscalerRulesFile(join(dir, 'missing.json'))).toThrow(/cannot read/);
 
     const world = new SimWorld();
-    const autoscaler = new Autoscaler({ provider: new FakeProvider(['general']), log: world.log });
+    const autoscaler = new AutoscalerController({ provider: new FakeProvider(['general']), log: world.log });
     expect((await applyAutoscalerRulesFile(autoscaler, world.registry, ok)).groups).toHaveLength(1);
     const unknown = join(dir, 'unknown.json');
     writeFileSync(unknown, JSON.stringify({ groups: [{ ...good, group: 'gpu' }] }));
@@ -89,7 +89,7 @@ describe('rules file', () => {
 
 describe('operator routes', () => {
   const world = new SimWorld();
-  const autoscaler = new Autoscaler({ provider: new FakeProvider(['general', 'gpu']), log: world.log });
+  const autoscaler = new AutoscalerController({ provider: new FakeProvider(['general', 'gpu']), log: world.log });
   autoscalerRoutes(world.master.api, autoscaler, world.registry);
   const call = async (method: string, path: string, body?: unknown): Promise<JsonResponse> => {
     const [p, q] = path.split('?');

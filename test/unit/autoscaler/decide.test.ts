@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { decide, type ControllerInput, type Decision, type GroupHistory, type HostState, type PendingDemand, type ScaleDownDecision, type ScaleUpDecision } from '../../../src/autoscaler/engine.js';
+import { decide, type ControllerInput, type Decision, type GroupHistory, type HostState, type PendingDemand, type ScaleDownDecision, type ScaleUpDecision } from '../../../src/autoscaler/decide.js';
 import type { GroupRule } from '../../../src/autoscaler/rules.js';
 import { host, rule, tasks } from './helpers.js';
 
-// The controller engine alone, on a simulated clock: every input is plain data, `now` an argument.
+// The decision function alone, on a simulated clock: every input is plain data, `now` an argument.
 
 const T0 = 10_000_000;
 const FAST = { settleMs: 0 };
@@ -16,7 +16,7 @@ const ups = (d: readonly Decision[]): ScaleUpDecision[] => d.filter((x): x is Sc
 const downs = (d: readonly Decision[]): ScaleDownDecision[] => d.filter((x): x is ScaleDownDecision => x.kind === 'scale-down');
 
 describe('scale-up from shortfall', () => {
-  it('asks once for the hosts that would place the unplaced tasks (bin-packing estimate)', () => {
+  it('asks once for the hosts that would place the unplaced tasks (the scheduler on pseudo hosts)', () => {
     // 20 tasks of 1.5 cpus: two fit a 4-cpu host, so 10 hosts.
     const r = decide(input({ hosts: [host('busy')], pending: tasks(20, T0 - 1_000) }), T0);
     expect(r.decisions).toHaveLength(1);
@@ -72,8 +72,8 @@ describe('scale-up from shortfall', () => {
     const rules: GroupRule[] = [rule({ group: 'small', shape: { cpus: 2, mem: 4096, disk: 0, ports: 0 } }), rule({ group: 'big', shape: { cpus: 16, mem: 65536, disk: 0, ports: 0 } })];
     const pending: PendingDemand[] = [
       ...tasks(2, T0 - 1_000, { resources: { cpus: 1, mem: 1024, disk: 0, ports: 0 } }),
-      { id: 'huge/0', resources: { cpus: 8, mem: 30_000, disk: 0, ports: 0 }, kind: 'resource', at: T0 - 1_000 },
-      { id: 'pinned/0', resources: { cpus: 1, mem: 1024, disk: 0, ports: 0 }, kind: 'resource', at: T0 - 1_000, groups: ['big'] },
+      { id: 'huge/0', job: 'huge', resources: { cpus: 8, mem: 30_000, disk: 0, ports: 0 }, kind: 'resource', at: T0 - 1_000 },
+      { id: 'pinned/0', job: 'pinned', resources: { cpus: 1, mem: 1024, disk: 0, ports: 0 }, kind: 'resource', at: T0 - 1_000, constraints: [{ type: 'hostAttribute', attribute: 'group', values: ['big'] }] },
     ];
     const r = decide(input({ rules, hosts: [host('busy', { group: 'small' }), host('busy', { group: 'big' })], pending }), T0);
     expect(Object.fromEntries(ups(r.decisions).map((d) => [d.group, d.count]))).toEqual({ small: 1, big: 1 });
@@ -260,11 +260,32 @@ describe('no flapping', () => {
   });
 });
 
-describe('the estimate', () => {
+describe('the shortfall estimate', () => {
   it('leaves disk and ports out when the shape gives none, counts them when it does', () => {
     const withPorts = tasks(4, T0 - 1_000, { resources: { cpus: 0.5, mem: 256, disk: 500, ports: 3 } });
     expect(ups(decide(input({ hosts: [host('busy')], pending: withPorts }), T0).decisions)[0]?.count).toBe(1);
     const counted = decide(input({ rules: [rule({ shape: { cpus: 4, mem: 8192, disk: 1000, ports: 4 } })], hosts: [host('busy')], pending: withPorts }), T0);
     expect(ups(counted.decisions)[0]?.count).toBe(4);
+  });
+
+  it('honours the tasks\' zone balance over the group zones, which first-fit packing ignored, and asks for those zones', () => {
+    const hosts = [host('busy', { zone: 'a' }), host('busy', { zone: 'b' }), host('busy', { zone: 'c' })];
+    const zones = rule({ zones: ['a', 'b', 'c'] });
+    // Two 1.5-cpu tasks fit one 4-cpu host, but a hard zone spread puts four of a job in three zones.
+    const spread = ups(decide(input({ rules: [zones], hosts, pending: tasks(4, T0 - 1_000, { zoneSpread: 'hard' }) }), T0).decisions)[0]!;
+    expect(spread).toMatchObject({ count: 3, cause: 'shortfall', tasks: 4 });
+    expect([...spread.zones].sort()).toEqual(['a', 'b', 'c']);
+    expect(ups(decide(input({ rules: [zones], hosts, pending: tasks(4, T0 - 1_000, { zoneSpread: 'off' }) }), T0).decisions)[0]?.count).toBe(2);
+  });
+
+  it('gives new hosts the attributes all the group\'s hosts share, so attribute constraints are honoured', () => {
+    const hosts = [host('busy', { attributes: { group: 'general', instance_type: 'm5.large', instance_id: 'i-1' } }), host('busy', { attributes: { group: 'general', instance_type: 'm5.large', instance_id: 'i-2' } })];
+    const wants = (type: string) => tasks(2, T0 - 1_000, { constraints: [{ type: 'hostAttribute', attribute: 'instance_type', values: [type] }] });
+    expect(ups(decide(input({ hosts, pending: wants('m5.large') }), T0).decisions)[0]?.count).toBe(1);
+    const refused = decide(input({ hosts, pending: wants('m5.xlarge') }), T0);
+    expect(refused.decisions).toEqual([]);
+    expect(refused.pending.unplaced).toBe(2);
+    // A host's own instance id is not the group's.
+    expect(decide(input({ hosts: hosts.slice(0, 1), pending: tasks(1, T0 - 1_000, { constraints: [{ type: 'hostAttribute', attribute: 'instance_id', values: ['i-1'] }] }) }), T0).pending.unplaced).toBe(1);
   });
 });

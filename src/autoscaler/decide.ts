@@ -1,12 +1,14 @@
-import { packTasks, type Demand } from './bin-packing.js';
+import { INSTANCE_ID_ATTRIBUTE } from '../core/agent.js';
 import type { GroupRule, HostShape } from './rules.js';
+import { evaluateShortfall, type ShortfallTask } from './shortfall.js';
 import { chooseForRemoval, zonesForNewHosts, type RemovalCandidate } from './zone-balance.js';
 
-// The autoscaler's controller engine: plain data in, decisions out, no I/O and no clock of its
+// The autoscaler's decision function: plain data in, decisions out, no I/O and no clock of its
 // own (`now` is an argument). Per group with a rule:
-//   up:   hosts of the group's shape that would place the fresh resource-shortfall tasks
-//         (bin-packing estimate, hosts in flight filled first), plus idle headroom up to minIdle,
-//         at least minSize, at most maxSize, no sooner than scaleUpCooldown after the last one.
+//   up:   hosts of the group's shape that would place the fresh resource-shortfall tasks (the
+//         Fenzo scheduler run on pseudo hosts, shortfall.ts; hosts in flight filled first), plus
+//         idle headroom up to minIdle, at least minSize, at most maxSize, no sooner than
+//         scaleUpCooldown after the last one.
 //   down: above maxSize, the excess (unreachable, then idle, then busy hosts if drainBusy);
 //         otherwise idle hosts beyond maxIdle that have been idle for scaleDownCooldown, never
 //         below minSize, no sooner than scaleDownCooldown after any scale-up or scale-down,
@@ -30,10 +32,12 @@ export interface HostState {
   /** The autoscaler is already removing it. */
   readonly removing: boolean;
   readonly instanceId?: string;
+  /** The agent's attributes: new hosts of the group carry those all its hosts share. */
+  readonly attributes?: Readonly<Record<string, string>>;
 }
 
 /** A task the scheduler could not place, with why (Fenzo's reasons, summarised). */
-export interface PendingDemand extends Demand {
+export interface PendingDemand extends ShortfallTask {
   /** Only `resource` leads to a scale-up: constraints and unevaluated tasks never do. */
   readonly kind: 'resource' | 'constraint' | 'unevaluated';
   /** When the scheduler said so; without it the reason is unusable. */
@@ -45,16 +49,24 @@ export interface GroupHistory {
   readonly lastScaleDownAt?: number;
 }
 
-export interface EngineOptions {
+export interface DecideOptions {
   /** Pending reasons older than this are stale. */
   readonly pendingMaxAgeMs: number;
   /** Reasons computed less than this after a host registered are stale (offers had no time to reach the scheduler). */
   readonly settleMs: number;
   /** At most this many hosts removed per decision (one Registry transaction per decision). */
   readonly maxRemovalsPerDecision: number;
+  /**
+   * Fenzo's fitnessGoodEnough for placing the shortfall on pseudo hosts. 0 (the default) takes the
+   * first host that fits and satisfies the hard constraints, fullest CPU first: first-fit
+   * decreasing. 1 searches every pseudo host for the fittest, as the jobs framework's scheduler
+   * does: on thousands of pseudo hosts that costs many times more for about the same host count
+   * (soft constraints only count then).
+   */
+  readonly shortfallFitnessGoodEnough: number;
 }
 
-export const DEFAULT_ENGINE_OPTIONS: EngineOptions = { pendingMaxAgeMs: 10 * 60_000, settleMs: 5_000, maxRemovalsPerDecision: 50 };
+export const DEFAULT_DECIDE_OPTIONS: DecideOptions = { pendingMaxAgeMs: 10 * 60_000, settleMs: 5_000, maxRemovalsPerDecision: 50, shortfallFitnessGoodEnough: 0 };
 
 export interface ControllerInput {
   readonly rules: readonly GroupRule[];
@@ -64,7 +76,7 @@ export interface ControllerInput {
   /** Hosts requested and not registered yet, per group. */
   readonly inFlight: Readonly<Record<string, number>>;
   readonly history: Readonly<Record<string, GroupHistory>>;
-  readonly options?: Partial<EngineOptions>;
+  readonly options?: Partial<DecideOptions>;
 }
 
 export type ScaleUpCause = 'shortfall' | 'min-idle' | 'min-size';
@@ -141,7 +153,7 @@ function plural(n: number, what: string): string {
 }
 
 export function decide(input: ControllerInput, now: number): DecideResult {
-  const options = { ...DEFAULT_ENGINE_OPTIONS, ...input.options };
+  const options = { ...DEFAULT_DECIDE_OPTIONS, ...input.options };
   const decisions: Decision[] = [];
   const holds: Hold[] = [];
 
@@ -166,11 +178,20 @@ export function decide(input: ControllerInput, now: number): DecideResult {
   const active = (g: string): HostState[] => byGroup.get(g)!.filter((h) => !h.removing);
   const inFlight = (g: string): number => Math.max(0, input.inFlight[g] ?? 0);
 
-  const pack = packTasks(
+  const estimate = evaluateShortfall(
     fresh,
-    input.rules.map((r) => ({ group: r.group, shape: r.shape, inFlight: inFlight(r.group), room: r.maxSize - active(r.group).length - inFlight(r.group) })),
+    input.rules.map((r) => ({
+      group: r.group,
+      shape: r.shape,
+      attributes: sharedAttributes(byGroup.get(r.group)!),
+      zones: r.zones,
+      hostsPerZone: zoneCounts(active(r.group)),
+      inFlight: inFlight(r.group),
+      room: r.maxSize - active(r.group).length - inFlight(r.group),
+    })),
+    { fitnessGoodEnough: options.shortfallFitnessGoodEnough },
   );
-  const unplaced = pack.unplaced.length;
+  const unplaced = estimate.unplaced.length;
 
   for (const rule of input.rules) {
     const g = rule.group;
@@ -179,12 +200,12 @@ export function decide(input: ControllerInput, now: number): DecideResult {
     const size = hosts.length + flying;
     const history = input.history[g] ?? {};
     const idle = hosts.filter((h) => h.activity === 'idle');
-    const shortfall = pack.newHosts.get(g) ?? 0;
-    const demand = pack.tasks.get(g) ?? 0;
-    const capped = pack.capped.get(g) ?? 0;
+    const shortfall = estimate.newHosts.get(g) ?? 0;
+    const demand = estimate.tasks.get(g) ?? 0;
+    const capped = estimate.capped.get(g) ?? 0;
 
     // ---- up ----
-    const headroom = idle.length + (pack.unusedInFlight.get(g) ?? 0);
+    const headroom = idle.length + (estimate.unusedInFlight.get(g) ?? 0);
     const idleDeficit = Math.max(0, rule.minIdle - headroom);
     const sizeDeficit = Math.max(0, rule.minSize - size);
     const room = Math.max(0, rule.maxSize - size);
@@ -204,7 +225,7 @@ export function decide(input: ControllerInput, now: number): DecideResult {
       if (idleDeficit > 0) parts.push(`${plural(headroom, 'idle host')} < minIdle ${rule.minIdle}`);
       if (sizeDeficit > 0) parts.push(`size ${size} < minSize ${rule.minSize}`);
       if (capped > 0 || up < Math.max(shortfall + idleDeficit, sizeDeficit)) parts.push(`capped by maxSize ${rule.maxSize}${capped > 0 ? ` (${plural(capped, 'task')} left over)` : ''}`);
-      decisions.push({ kind: 'scale-up', group: g, count: up, zones: zonesForNewHosts(zoneCounts(hosts), rule.zones, up), cause, reason: parts.join('; '), tasks: demand });
+      decisions.push({ kind: 'scale-up', group: g, count: up, zones: newHostZones(hosts, rule, flying, estimate.zones.get(g) ?? [], up), cause, reason: parts.join('; '), tasks: demand });
       continue;
     }
 
@@ -251,6 +272,29 @@ export function decide(input: ControllerInput, now: number): DecideResult {
     });
   }
   return { decisions, holds, pending: { counted: fresh.length - unplaced, stale, constraint, unevaluated, unplaced } };
+}
+
+/** The attributes every host of the group has, with the same value (never a host's own instance id). */
+function sharedAttributes(hosts: readonly HostState[]): Record<string, string> {
+  let shared: Record<string, string> | undefined;
+  for (const h of hosts) {
+    const a = h.attributes ?? {};
+    if (shared === undefined) shared = { ...a };
+    else for (const k of Object.keys(shared)) if (a[k] !== shared[k]) delete shared[k];
+  }
+  const { [INSTANCE_ID_ATTRIBUTE]: _id, ...out } = shared ?? {};
+  return out;
+}
+
+/**
+ * Zones for `n` new hosts: first those of the pseudo hosts the shortfall used (where the tasks'
+ * zone balance put them), then the zones with the fewest hosts, counting the hosts in flight.
+ */
+function newHostZones(hosts: readonly HostState[], rule: GroupRule, inFlight: number, shortfall: readonly string[], n: number): string[] {
+  const counts = zoneCounts(hosts);
+  const first = shortfall.slice(0, n);
+  for (const z of [...zonesForNewHosts(counts, rule.zones, inFlight), ...first]) counts.set(z, (counts.get(z) ?? 0) + 1);
+  return [...first, ...zonesForNewHosts(counts, rule.zones, n - first.length)];
 }
 
 function candidate(h: HostState): Omit<RemovalCandidate, 'rank'> {
