@@ -1,12 +1,8 @@
 import { GROUP_ATTRIBUTE, ZONE_ATTRIBUTE } from '../core/agent.js';
 import { SCALAR_LIMITS } from '../core/resources.js';
 import {
-  asSoftConstraint,
-  BalancedHostAttrConstraint,
-  HostAttrValueConstraint,
   scheduleOnce,
   taskRequest,
-  UniqueHostAttrConstraint,
   type ConstraintEvaluator,
   type KnownHost,
   type RunningTask,
@@ -14,6 +10,7 @@ import {
   type VMLease,
   type VMTaskFitnessCalculator,
 } from '../fenzo/index.js';
+import { constraintsFor } from '../jobs/placement.js';
 import type { JobConstraint, JobSpec } from '../jobs/spec.js';
 import type { HostShape } from './rules.js';
 import { zonesForNewHosts } from './zone-balance.js';
@@ -107,11 +104,6 @@ function zonesOf(g: ShortfallGroup): string[] {
   return g.zones.length > 0 ? [...new Set(g.zones)] : [...g.hostsPerZone.keys()].filter((z) => z !== '');
 }
 
-/**
- * The task's Fenzo constraints, as the jobs framework builds them (constraintsFor in
- * src/jobs/placement.ts, which takes a whole job spec), except that zone balance is over the zones
- * of the groups the task may go to: the pseudo hosts know no running task to balance against.
- */
 interface GroupSet {
   /** Smallest shape first. */
   readonly groups: readonly ShortfallGroup[];
@@ -131,16 +123,12 @@ interface Constraints {
   readonly soft: readonly VMTaskFitnessCalculator[];
 }
 
+/**
+ * The task's Fenzo constraints, as the jobs framework builds them, except that zone balance is
+ * over the zones of the groups the task may go to: the pseudo hosts know no running task to balance against.
+ */
 function constraintsOf(t: ShortfallTask, zones: readonly string[]): Constraints {
-  const hard: ConstraintEvaluator[] = [];
-  const soft: VMTaskFitnessCalculator[] = [];
-  const add = (c: ConstraintEvaluator, isSoft: boolean): void => void (isSoft ? soft.push(asSoftConstraint(c)) : hard.push(c));
-  if (t.zoneSpread !== undefined && t.zoneSpread !== 'off' && zones.length > 0) add(new BalancedHostAttrConstraint({ attribute: ZONE_ATTRIBUTE, values: zones }), t.zoneSpread === 'soft');
-  for (const c of t.constraints ?? []) {
-    if (c.type === 'uniqueHost') add(new UniqueHostAttrConstraint(), c.soft === true);
-    else add(new HostAttrValueConstraint(c.attribute, c.values), c.soft === true);
-  }
-  return { hard, soft };
+  return constraintsFor(t, zones.length > 0, zones);
 }
 
 /** One pseudo host; its hostname orders in-flight hosts before new ones (the scheduler's tie-break). */

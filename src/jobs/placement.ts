@@ -16,7 +16,7 @@ import {
 } from '../fenzo/index.js';
 import type { Offer } from '../sdk/index.js';
 import type { ClusterAgent } from './agents.js';
-import type { JobSpec } from './spec.js';
+import type { JobConstraint, JobSpec } from './spec.js';
 
 // One placement pass: the held offers merged per agent become Fenzo leases, the pending
 // instances become task requests (group = job, so zone balance and unique host count per job),
@@ -99,13 +99,22 @@ export function leasesFrom(offers: readonly Offer[], agents: ReadonlyMap<string,
   return { leases, info, leftOut };
 }
 
-/** The job's Fenzo constraints. Zone spread applies only where hosts carry zones at all. */
-export function constraintsFor(spec: JobSpec, clusterHasZones: boolean): { hard: ConstraintEvaluator[]; soft: VMTaskFitnessCalculator[] } {
+/**
+ * A job's Fenzo constraints: the jobs framework places with them, the autoscaler estimates its
+ * shortfall with them. Zone spread applies only where hosts carry zones at all; `zones` limits
+ * the balance to those values (default: every zone seen).
+ */
+export function constraintsFor(
+  spec: { readonly zoneSpread?: JobSpec['zoneSpread']; readonly constraints?: readonly JobConstraint[] },
+  clusterHasZones: boolean,
+  zones?: readonly string[],
+): { hard: ConstraintEvaluator[]; soft: VMTaskFitnessCalculator[] } {
   const hard: ConstraintEvaluator[] = [];
   const soft: VMTaskFitnessCalculator[] = [];
   const add = (c: ConstraintEvaluator, isSoft: boolean): void => void (isSoft ? soft.push(asSoftConstraint(c)) : hard.push(c));
-  if (spec.zoneSpread !== 'off' && clusterHasZones) add(new BalancedHostAttrConstraint({ attribute: ZONE_ATTRIBUTE }), spec.zoneSpread === 'soft');
-  for (const c of spec.constraints) {
+  const spread = spec.zoneSpread ?? 'off';
+  if (spread !== 'off' && clusterHasZones) add(new BalancedHostAttrConstraint({ attribute: ZONE_ATTRIBUTE, ...(zones ? { values: zones } : {}) }), spread === 'soft');
+  for (const c of spec.constraints ?? []) {
     if (c.type === 'uniqueHost') add(new UniqueHostAttrConstraint(), c.soft === true);
     else add(new HostAttrValueConstraint(c.attribute, c.values), c.soft === true);
   }
