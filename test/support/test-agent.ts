@@ -48,7 +48,18 @@ export class TestAgent {
   private workVersion: number | undefined;
   private workSession = '';
 
-  constructor(readonly options: TestAgentOptions) {}
+  /** What it registers with: the options' size, until `resize` (an agent restarted with other flags). */
+  private size: { cpus: number; mem: number };
+
+  constructor(readonly options: TestAgentOptions) {
+    this.size = { cpus: options.cpus ?? 4, mem: options.mem ?? 4096 };
+  }
+
+  /** Registers from now on with these resources. */
+  resize(size: { cpus: number; mem: number }): this {
+    this.size = size;
+    return this;
+  }
 
   private async post(path: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
     const res = await fetch(`${this.options.master}${path}`, {
@@ -67,8 +78,8 @@ export class TestAgent {
       ...(this.agentId ? { agent_id: this.agentId, ...(this.agentSecret ? { agent_secret: this.agentSecret } : {}) } : {}),
       hostname: o.hostname,
       resources: [
-        { name: 'cpus', type: 'SCALAR', scalar: { value: o.cpus ?? 4 } },
-        { name: 'mem', type: 'SCALAR', scalar: { value: o.mem ?? 4096 } },
+        { name: 'cpus', type: 'SCALAR', scalar: { value: this.size.cpus } },
+        { name: 'mem', type: 'SCALAR', scalar: { value: this.size.mem } },
         { name: 'ports', type: 'RANGES', ranges: { range: [o.ports ?? { begin: 31000, end: 31099 }] } },
       ],
       attributes: o.attributes ?? {},

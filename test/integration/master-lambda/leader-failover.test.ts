@@ -61,6 +61,7 @@ await describeWith(['aws'], 'leader failover across master processes', () => {
     // Like a real framework: record every final state and acknowledge updates as they come.
     const FINAL = ['TASK_FINISHED', 'TASK_DROPPED', 'TASK_FAILED', 'TASK_LOST', 'TASK_KILLED', 'TASK_GONE', 'TASK_ERROR'];
     let consumed = 0;
+    const regressions: string[] = [];
     let finishBy = Infinity;
     const acking = new Set<Promise<void>>();
     const consumer = (async () => {
@@ -73,6 +74,8 @@ await describeWith(['aws'], 'leader failover across master processes', () => {
           const e = f.events[consumed]!;
           if (e.type !== 'UPDATE') continue;
           const st = e.update!.status;
+          // After its terminal update, no earlier state may reach the framework for a task.
+          if (finalState.has(st.task_id.value) && !FINAL.includes(st.state)) regressions.push(`${st.task_id.value}: ${finalState.get(st.task_id.value)} then ${st.state}${st.reason ? ` (${st.reason})` : ''}`);
           if (FINAL.includes(st.state)) finalState.set(st.task_id.value, st.state);
           // Acknowledge asynchronously, as a framework does; a few at a time.
           if (st.uuid) {
@@ -112,6 +115,8 @@ await describeWith(['aws'], 'leader failover across master processes', () => {
         killed = true;
         await masters[0]!.kill('SIGKILL');
       }
+      // Reconciles now and then, as frameworks do after a failover: answers race the updates.
+      if (killed && attempted.length % 48 < 12) await f.call({ type: 'RECONCILE', reconcile: { tasks: [] } } as Json);
     }
     launching = false;
     finishBy = Date.now() + 180_000;
@@ -126,6 +131,15 @@ await describeWith(['aws'], 'leader failover across master processes', () => {
     // Every attempted task ends, and the framework hears its final state: FINISHED if it ran,
     // DROPPED if its offer died with the old leader.
     await consumer;
+    // Explicitly, every task is answered with its final state.
+    const mark = f.events.length;
+    await f.call({ type: 'RECONCILE', reconcile: { tasks: attempted.slice(0, 50).map((t) => ({ task_id: { value: t } })) } } as Json);
+    await f.waitFor(() => f.events.slice(mark).filter((e) => e.type === 'UPDATE' && e.update!.status.reason === 'REASON_RECONCILIATION').length >= 50, 60_000, mark);
+    for (const e of f.events.slice(mark)) {
+      const st = e.type === 'UPDATE' ? e.update!.status : undefined;
+      if (st?.reason === 'REASON_RECONCILIATION' && finalState.has(st.task_id.value)) expect(st.state, st.task_id.value).toBe(finalState.get(st.task_id.value));
+    }
+    expect(regressions, 'non-terminal updates after a terminal one').toEqual([]);
     const missing = attempted.filter((t) => !finalState.has(t));
     expect(missing, `tasks without a final state: ${missing.slice(0, 10).join(', ')}`).toEqual([]);
     const states = [...finalState.values()];

@@ -36,6 +36,9 @@ describe('parseJobSpec', () => {
     expect(fieldOf(() => parseJobSpec({ ...base, disk: -1 }))).toBe('disk');
     expect(fieldOf(() => parseJobSpec({ ...base, ports: 65 }))).toBe('ports');
     expect(fieldOf(() => parseJobSpec({ ...base, env: { 'BAD-NAME': 'x' } }))).toBe('env.BAD-NAME');
+    // JSON.parse keeps '__proto__' as a key; it is refused, never silently dropped.
+    expect(fieldOf(() => parseJobSpec({ ...base, labels: JSON.parse('{"__proto__":"x","team":"a"}') as Record<string, string> }))).toBe('labels.__proto__');
+    expect(fieldOf(() => parseJobSpec({ ...base, env: JSON.parse('{"__proto__":"x"}') as Record<string, string> }))).toBe('env.__proto__');
     expect(fieldOf(() => parseJobSpec({ ...base, constraints: [{ type: 'uniqueHost', hard: true }] }))).toBe('constraints[0].hard');
     expect(fieldOf(() => parseJobSpec({ ...base, constraints: [{ type: 'hostAttribute', attribute: 'zone', values: [] }] }))).toBe('constraints[0].values');
     expect(fieldOf(() => parseJobSpec({ ...base, healthCheck: { type: 'http' } }))).toBe('healthCheck.portIndex');
