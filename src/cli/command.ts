@@ -28,6 +28,24 @@ export function parseFlags<O extends Options>(argv: readonly string[], options: 
   }
 }
 
+export interface NumberRule {
+  /** A whole number only. */
+  readonly integer?: boolean;
+  readonly min?: number;
+  readonly max?: number;
+}
+
+/** A numeric flag's value: undefined when absent; a UsageError naming the flag when it is not a number in range. */
+export function numberFlag(flag: string, value: string | undefined, rule: NumberRule = {}): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  const ok = value.trim() !== '' && Number.isFinite(n) && (!rule.integer || Number.isSafeInteger(n)) && n >= (rule.min ?? -Infinity) && n <= (rule.max ?? Infinity);
+  if (ok) return n;
+  const range = rule.min !== undefined && rule.max !== undefined ? ` from ${rule.min} to ${rule.max}` : rule.min !== undefined ? ` of at least ${rule.min}` : rule.max !== undefined ? ` of at most ${rule.max}` : '';
+  // A name in capitals is a positional argument (N), any other a flag (--cpus).
+  throw new UsageError(`${/^[A-Z]+$/.test(flag) ? flag : `--${flag}`} must be a ${rule.integer ? 'whole number' : 'number'}${range} (got '${value}')`);
+}
+
 /** The master URL from --master, STRATUS_MASTER, or the local default (Mesos's port). */
 export function masterUrl(flag: string | undefined): string {
   return (flag ?? process.env.STRATUS_MASTER ?? 'http://127.0.0.1:5050').replace(/\/$/, '');

@@ -1,6 +1,6 @@
 import { createAgent, parseAttributes, parsePortRanges, type AgentOptions, type AgentTiming, type ContainerizerMode } from '../../agent/index.js';
 import { createLogger, type LogLevel } from '../../core/logger.js';
-import { masterUrl, parseFlags, UsageError, type Command } from '../command.js';
+import { masterUrl, parseFlags, UsageError, type Command, numberFlag } from '../command.js';
 
 // `stratus agent`: one agent daemon (Mesos's mesos-agent) on this host.
 
@@ -35,12 +35,6 @@ adopts the tasks that still run. Stop it with SIGINT/SIGTERM (tasks keep running
                           timings (tests); defaults: the master's, 20, 1000, 60000
 Environment: STRATUS_AGENT_AUTHORIZATION (Authorization header sent to the master).`;
 
-function num(flag: string, value: string | undefined, integer = false): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || (integer && !Number.isInteger(n))) throw new UsageError(`--${flag} must be a${integer ? 'n integer' : ' number'} (got '${value}')`);
-  return n;
-}
 
 export const agentCommand: Command = {
   name: 'agent',
@@ -87,10 +81,10 @@ export const agentCommand: Command = {
       throw new UsageError((e as Error).message);
     }
     const timing: AgentTiming = {
-      ...(values['heartbeat-ms'] !== undefined && { heartbeatIntervalMs: num('heartbeat-ms', values['heartbeat-ms'], true) }),
-      ...(values['long-poll-seconds'] !== undefined && { longPollSeconds: num('long-poll-seconds', values['long-poll-seconds']) }),
-      ...(values['status-retry-ms'] !== undefined && { statusRetryInitialMs: num('status-retry-ms', values['status-retry-ms'], true) }),
-      ...(values['status-retry-max-ms'] !== undefined && { statusRetryMaxMs: num('status-retry-max-ms', values['status-retry-max-ms'], true) }),
+      ...(values['heartbeat-ms'] !== undefined && { heartbeatIntervalMs: numberFlag('heartbeat-ms', values['heartbeat-ms'], { integer: true }) }),
+      ...(values['long-poll-seconds'] !== undefined && { longPollSeconds: numberFlag('long-poll-seconds', values['long-poll-seconds']) }),
+      ...(values['status-retry-ms'] !== undefined && { statusRetryInitialMs: numberFlag('status-retry-ms', values['status-retry-ms'], { integer: true }) }),
+      ...(values['status-retry-max-ms'] !== undefined && { statusRetryMaxMs: numberFlag('status-retry-max-ms', values['status-retry-max-ms'], { integer: true }) }),
     };
     const auth = process.env.STRATUS_AGENT_AUTHORIZATION;
     const log = createLogger('stratus-agent', level as LogLevel);
@@ -99,7 +93,7 @@ export const agentCommand: Command = {
       workDir: values['work-dir'],
       containerizer: mode as ContainerizerMode,
       host: values.host,
-      port: num('port', values.port, true)!,
+      port: numberFlag('port', values.port, { integer: true })!,
       log,
       timing,
       ...(values.zone !== undefined && { zone: values.zone }),
@@ -108,9 +102,9 @@ export const agentCommand: Command = {
       ...(values['instance-id'] !== undefined && { instanceId: values['instance-id'] }),
       ...(attributes !== undefined && { attributes }),
       ...(values['ec2-metadata'] === true && { ec2Metadata: true }),
-      ...(values.cpus !== undefined && { cpus: num('cpus', values.cpus) }),
-      ...(values.mem !== undefined && { mem: num('mem', values.mem) }),
-      ...(values.disk !== undefined && { disk: num('disk', values.disk) }),
+      ...(values.cpus !== undefined && { cpus: numberFlag('cpus', values.cpus) }),
+      ...(values.mem !== undefined && { mem: numberFlag('mem', values.mem) }),
+      ...(values.disk !== undefined && { disk: numberFlag('disk', values.disk) }),
       ...(ports !== undefined && { ports }),
       ...(values['docker-socket'] !== undefined && { dockerSocket: values['docker-socket'] }),
       ...(values['default-image'] !== undefined && { defaultImage: values['default-image'] }),

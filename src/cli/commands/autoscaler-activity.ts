@@ -1,5 +1,5 @@
 import { AutoscalerClient, type ActivityResponse } from '../../autoscaler/client.js';
-import { authHeaders, masterUrl, parseFlags, printTable, UsageError, type Command } from '../command.js';
+import { authHeaders, masterUrl, parseFlags, printTable, type Command, numberFlag } from '../command.js';
 
 // `stratus autoscaler activity`: what the autoscaler decided and did, newest first
 // (GET /api/v1/autoscaler/activity).
@@ -33,8 +33,7 @@ export const autoscalerActivityCommand: Command = {
   usage,
   async run(argv) {
     const { values } = parseFlags(argv, { group: { type: 'string' }, limit: { type: 'string', default: '50' }, master: { type: 'string' }, json: { type: 'boolean', default: false } }, false);
-    const limit = Number(values.limit);
-    if (!/^\d+$/.test(values.limit) || limit < 1 || limit > 1000) throw new UsageError(`--limit must be a whole number from 1 to 1000 (got '${values.limit}')`);
+    const limit = numberFlag('limit', values.limit, { integer: true, min: 1, max: 1000 })!;
     const r = await new AutoscalerClient(masterUrl(values.master), { headers: authHeaders() }).activity({ limit, ...(values.group !== undefined ? { group: values.group } : {}) });
     if (values.json) {
       process.stdout.write(JSON.stringify(r, null, 2) + '\n');

@@ -1,5 +1,5 @@
 import { startDevCluster } from '../dev-cluster.js';
-import { parseFlags, UsageError, type Command } from '../command.js';
+import { parseFlags, UsageError, type Command, numberFlag } from '../command.js';
 import type { LogLevel } from '../../core/logger.js';
 
 // `stratus dev`: a whole region on this machine (the README's main command).
@@ -40,11 +40,7 @@ export const devCommand: Command = {
       },
       false,
     );
-    const num = (flag: string, v: string, min: number, max: number): number => {
-      const n = Number(v);
-      if (!Number.isFinite(n) || n < min || n > max) throw new UsageError(`--${flag} must be a number between ${min} and ${max} (got ${v})`);
-      return n;
-    };
+    const num = (flag: string, v: string, min: number, max: number): number => numberFlag(flag, v, { min, max })!;
     const containerizer = values.containerizer;
     if (containerizer !== 'auto' && containerizer !== 'docker' && containerizer !== 'process') throw new UsageError('--containerizer must be auto, docker or process');
     const logLevel = values['log-level'];

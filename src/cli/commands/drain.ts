@@ -1,4 +1,4 @@
-import { masterUrl, operatorCall, parseFlags, UsageError, type Command } from '../command.js';
+import { masterUrl, operatorCall, parseFlags, UsageError, type Command, numberFlag } from '../command.js';
 
 // `stratus drain AGENT`: DRAIN_AGENT (no new offers; tasks killed within the grace period).
 
@@ -14,11 +14,10 @@ export const drainCommand: Command = {
   async run(argv) {
     const { values, positionals } = parseFlags(argv, { master: { type: 'string' }, 'max-grace': { type: 'string' }, 'mark-gone': { type: 'boolean', default: false } });
     if (positionals.length !== 1) throw new UsageError('name exactly one agent id');
-    const grace = values['max-grace'];
-    if (grace !== undefined && !(Number.isInteger(Number(grace)) && Number(grace) >= 0)) throw new UsageError('--max-grace must be a whole number of seconds');
+    const grace = numberFlag('max-grace', values['max-grace'], { integer: true, min: 0 });
     await operatorCall(masterUrl(values.master), {
       type: 'DRAIN_AGENT',
-      drain_agent: { agent_id: { value: positionals[0] }, ...(grace !== undefined ? { max_grace_period: { seconds: Number(grace) } } : {}), mark_gone: values['mark-gone'] },
+      drain_agent: { agent_id: { value: positionals[0] }, ...(grace !== undefined ? { max_grace_period: { seconds: grace } } : {}), mark_gone: values['mark-gone'] },
     });
     process.stdout.write(`agent ${positionals[0]} is draining\n`);
     return 0;

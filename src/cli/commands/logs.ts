@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { isTerminal, parseTaskStateName } from '../../core/task-state.js';
-import { apiClient, masterUrl, operatorCall, parseFlags, UsageError, type Command } from '../command.js';
+import { apiClient, masterUrl, operatorCall, parseFlags, UsageError, type Command, numberFlag } from '../command.js';
 
 // `stratus logs TASK`: a task's stdout (or stderr) from the agent that runs it. The agent is
 // found through the master's operator API (Mesos's GET_TASKS, then GET_AGENTS for its
@@ -139,11 +139,6 @@ export function lastLines(data: Buffer, n: number): Buffer {
   return data.subarray(i);
 }
 
-function count(flag: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value)) throw new UsageError(`--${flag} must be a non-negative integer (got '${value}')`);
-  return Number(value);
-}
 
 export const logsCommand: Command = {
   name: 'logs',
@@ -159,8 +154,8 @@ export const logsCommand: Command = {
       master: { type: 'string' },
     });
     if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'name the task' : `one task at a time (got ${positionals.join(' ')})`);
-    const tail = count('tail', values.tail);
-    const bytes = count('bytes', values.bytes);
+    const tail = numberFlag('tail', values.tail, { integer: true, min: 0 });
+    const bytes = numberFlag('bytes', values.bytes, { integer: true, min: 0 });
     const log = await readTaskLog({
       taskId: positionals[0]!,
       stream: values.stderr ? 'stderr' : 'stdout',

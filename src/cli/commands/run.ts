@@ -2,7 +2,7 @@ import { FederatedJobsClient } from '../../federation/jobs/client.js';
 import type { RegionPolicy } from '../../federation/jobs/policy.js';
 import { JobsClient, type JobSpecInput } from '../../jobs/index.js';
 import { ApiError } from '../../wire/api-error.js';
-import { masterUrl, parseFlags, UsageError, type Command, authHeaders } from '../command.js';
+import { masterUrl, parseFlags, UsageError, type Command, authHeaders, numberFlag } from '../command.js';
 
 // `stratus run`: submits a job to the built-in jobs framework. Everything after `--` is the
 // command: one word is a shell command line, several are an argv run without a shell. With
@@ -41,12 +41,6 @@ examples:
 A federated job spills instances a region has no room for over to the regions with the most
 free capacity, and restarts a dead region's share elsewhere until it is back (stratus regions).`;
 
-function number(value: string | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--${flag} must be a number (got '${value}')`);
-  return n;
-}
 
 function pairs(values: readonly string[] | undefined, flag: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -112,19 +106,19 @@ export function runSpec(argv: readonly string[]): { spec: JobSpecInput; master: 
   if (values['region-weights'] !== undefined && values.instances === undefined) throw new UsageError('--region-weights spreads --instances N over the regions: give --instances');
   let policy: RegionPolicy | undefined;
   if (values.regions !== undefined) policy = { counts: regionNumbers(values.regions, 'regions') };
-  if (values['region-weights'] !== undefined) policy = { weights: regionNumbers(values['region-weights'], 'region-weights'), total: number(values.instances, 'instances')! };
+  if (values['region-weights'] !== undefined) policy = { weights: regionNumbers(values['region-weights'], 'region-weights'), total: numberFlag('instances', values.instances)! };
   const optional = {
-    disk: number(values.disk, 'disk'),
-    ports: number(values.ports, 'ports'),
-    retries: number(values.retries, 'retries'),
-    maxUnavailable: number(values['max-unavailable'], 'max-unavailable'),
-    killGraceSeconds: number(values['kill-grace'], 'kill-grace'),
+    disk: numberFlag('disk', values.disk),
+    ports: numberFlag('ports', values.ports),
+    retries: numberFlag('retries', values.retries),
+    maxUnavailable: numberFlag('max-unavailable', values['max-unavailable']),
+    killGraceSeconds: numberFlag('kill-grace', values['kill-grace']),
   };
   const spec: JobSpecInput = {
     name: values.name,
-    instances: number(values.instances, 'instances') ?? 1,
-    cpus: number(values.cpus, 'cpus') ?? 0.1,
-    mem: number(values.mem, 'mem') ?? 64,
+    instances: numberFlag('instances', values.instances) ?? 1,
+    cpus: numberFlag('cpus', values.cpus) ?? 0.1,
+    mem: numberFlag('mem', values.mem) ?? 64,
     ...Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== undefined)),
     ...(type ? { type } : {}),
     ...(spread ? { zoneSpread: spread } : {}),

@@ -1,5 +1,5 @@
 import { JobsClient } from '../../jobs/index.js';
-import { masterUrl, parseFlags, UsageError, type Command, authHeaders } from '../command.js';
+import { masterUrl, parseFlags, UsageError, type Command, authHeaders, numberFlag } from '../command.js';
 
 // `stratus scale NAME N`: sets a job's instance count (no task is replaced).
 
@@ -17,8 +17,7 @@ export const scaleCommand: Command = {
     const { values, positionals } = parseFlags(argv, { master: { type: 'string' } });
     const [name, count, ...rest] = positionals;
     if (name === undefined || count === undefined || rest.length > 0) throw new UsageError('give a job name and an instance count');
-    const n = Number(count);
-    if (!/^\d+$/.test(count) || !Number.isSafeInteger(n)) throw new UsageError(`N must be a whole number (got '${count}')`);
+    const n = numberFlag('N', count, { integer: true, min: 0 })!;
     const { job } = await new JobsClient(masterUrl(values.master), { headers: authHeaders() }).scale(name, n);
     process.stdout.write(`${job.name} scaled to ${job.spec.instances} instance(s) (${job.counts.running} running now)\n`);
     return 0;
