@@ -24,8 +24,52 @@ export function parseFlags<O extends Options>(argv: readonly string[], options: 
   try {
     return parseArgs({ args: [...argv], options, allowPositionals, strict: true });
   } catch (e) {
-    throw new UsageError((e as Error).message);
+    throw new UsageError(parseErrorMessage(e as Error & { code?: string }));
   }
+}
+
+/** parseArgs's messages, shortened to what the user needs (its advice on '--' confuses more than it helps). */
+function parseErrorMessage(e: Error & { code?: string }): string {
+  const quoted = /'([^']+)'/.exec(e.message)?.[1];
+  if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && quoted !== undefined) return `unknown option '${quoted}'`;
+  if (e.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL' && quoted !== undefined) return `unexpected argument '${quoted}'`;
+  if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && quoted !== undefined) {
+    const flag = quoted.replace(/ <value>$/, '').split(', ').pop()!;
+    return /argument missing/.test(e.message) ? `${flag} needs a value` : `${flag} needs a value (one starting with a dash goes as ${flag}=-VALUE)`;
+  }
+  return e.message;
+}
+
+/** Asks for help: `--help` or `-h` before any `--` (after it, words belong to the task's command). */
+export function wantsHelp(argv: readonly string[]): boolean {
+  for (const a of argv) {
+    if (a === '--') return false;
+    if (a === '--help' || a === '-h') return true;
+  }
+  return false;
+}
+
+/** The flags of a list command's output format: `--output table|json` (`-o json`), and `--json` kept as its alias. */
+export const OUTPUT_FLAGS = {
+  output: { type: 'string', short: 'o' },
+  json: { type: 'boolean' },
+} as const satisfies Options;
+
+export const OUTPUT_USAGE = '  -o, --output FORMAT  table (default) or json (machine-readable, on stdout); --json is -o json';
+
+export type OutputFormat = 'table' | 'json';
+
+/** The output format the parsed OUTPUT_FLAGS ask for; a UsageError for any other format. */
+export function outputFormat(values: { readonly output?: string | undefined; readonly json?: boolean | undefined }): OutputFormat {
+  const f = values.output ?? (values.json ? 'json' : 'table');
+  if (f !== 'table' && f !== 'json') throw new UsageError(`--output is table or json (got '${f}')`);
+  if (values.json && f !== 'json') throw new UsageError('--json and --output table contradict each other');
+  return f;
+}
+
+/** Prints a value as JSON on stdout (one document, indented, newline-terminated). */
+export function printJson(value: unknown, out: (s: string) => void = (s) => process.stdout.write(s + '\n')): void {
+  out(JSON.stringify(value, null, 2));
 }
 
 export interface NumberRule {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createAgent, type AgentDaemon } from '../agent/index.js';
 import { federateInProcess, runningJobs, type InProcessFederation } from '../federation/index.js';
 import { attachAutoscaler, createLocalScalingProvider, type AutoscalerController, type LocalScalingProvider } from '../autoscaler/index.js';
-import { startJobsFramework, type RunningJobs } from '../jobs/index.js';
+import { startJobsFramework, type JobsTiming, type RunningJobs } from '../jobs/index.js';
 import { CredentialAuthenticator, generateDevCredentials } from '../http/credentials.js';
 import { createLogger, type LogLevel } from '../core/logger.js';
 import { Master } from '../master-lambda/master.js';
@@ -30,6 +30,8 @@ export interface DevClusterOptions {
   readonly logLevel?: LogLevel;
   /** Run the built-in jobs framework (default true). */
   readonly jobs?: boolean;
+  /** The jobs framework's clocks (tests shorten them). */
+  readonly jobsTiming?: Partial<JobsTiming>;
   readonly gossipIntervalMs?: number;
   /** Adds an autoscaled agent group 'burst' (1 CPU, 1 GiB hosts) of up to this many hosts, started and stopped locally. */
   readonly autoscaleMax?: number;
@@ -149,6 +151,7 @@ export async function startDevCluster(options: DevClusterOptions = {}): Promise<
           master: server.url,
           registry: master.registry,
           router: master.api,
+          ...(options.jobsTiming ? { timing: options.jobsTiming } : {}),
           // Its own principal: a user's framework cannot subscribe as the jobs framework and take it over.
           ...(dev ? { credentials: dev.jobs } : {}),
           log: log.child({ component: 'jobs' }),

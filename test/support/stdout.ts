@@ -9,3 +9,25 @@ export function captureStdout(): { text(): string; clear(): void; restore(): voi
   });
   return { text: () => chunks.join(''), clear: () => void chunks.splice(0), restore: () => spy.mockRestore() };
 }
+
+/** Collects what is printed to stdout and to stderr (for a whole `stratus` command line) until `restore()`. */
+export function captureOutput(): { stdout(): string; stderr(): string; clear(): void; restore(): void } {
+  const out: string[] = [];
+  const err: string[] = [];
+  const spies = [
+    vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      out.push(String(chunk));
+      return true;
+    }),
+    vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      err.push(String(chunk));
+      return true;
+    }),
+  ];
+  return {
+    stdout: () => out.join(''),
+    stderr: () => err.join(''),
+    clear: () => void (out.splice(0), err.splice(0)),
+    restore: () => spies.forEach((s) => s.mockRestore()),
+  };
+}

@@ -1,8 +1,14 @@
-import { masterUrl, operatorCall, parseFlags, printTable, type Command } from '../command.js';
+import { masterUrl, operatorCall, OUTPUT_FLAGS, OUTPUT_USAGE, outputFormat, parseFlags, printJson, printTable, type Command } from '../command.js';
 
 // `stratus agents`: the region's agents (operator GET_AGENTS).
 
-const usage = `usage: stratus agents [--master URL] [--json]`;
+const usage = `usage: stratus agents [--master URL] [-o table|json]
+
+Lists the region's agents: hostname, zone, group, state (active, draining, unreachable...),
+CPUs and memory allocated of their total, CPUs on offer.
+  --master URL         master (default $STRATUS_MASTER or http://127.0.0.1:5050)
+${OUTPUT_USAGE}
+Environment: STRATUS_TOKEN or STRATUS_PRINCIPAL/STRATUS_SECRET (operator credential).`;
 
 interface AgentJson {
   agent_info: { id: { value: string }; hostname: string; attributes?: { name: string; text?: { value: string } }[] };
@@ -24,10 +30,11 @@ export const agentsCommand: Command = {
   summary: 'list agents: zone, state, resources used and offered',
   usage,
   async run(argv) {
-    const { values } = parseFlags(argv, { master: { type: 'string' }, json: { type: 'boolean', default: false } }, false);
+    const { values } = parseFlags(argv, { master: { type: 'string' }, ...OUTPUT_FLAGS }, false);
+    const format = outputFormat(values);
     const r = (await operatorCall(masterUrl(values.master), { type: 'GET_AGENTS' })) as { get_agents: { agents: AgentJson[] } };
-    if (values.json) {
-      process.stdout.write(JSON.stringify(r.get_agents, null, 2) + '\n');
+    if (format === 'json') {
+      printJson(r.get_agents);
       return 0;
     }
     const attr = (a: AgentJson, n: string): string => a.agent_info.attributes?.find((x) => x.name === n)?.text?.value ?? '-';

@@ -1,17 +1,18 @@
 import { AutoscalerClient, type ActivityResponse } from '../../autoscaler/client.js';
-import { authHeaders, masterUrl, parseFlags, printTable, type Command, numberFlag } from '../command.js';
+import { authHeaders, masterUrl, OUTPUT_FLAGS, OUTPUT_USAGE, outputFormat, parseFlags, printJson, printTable, type Command, numberFlag } from '../command.js';
 
 // `stratus autoscaler activity`: what the autoscaler decided and did, newest first
 // (GET /api/v1/autoscaler/activity).
 
-const usage = `usage: stratus autoscaler activity [--group G] [--limit N] [--master URL] [--json]
+const usage = `usage: stratus autoscaler activity [--group G] [--limit N] [--master URL] [-o table|json]
 
 Lists the autoscaler's latest activity, newest first: each decision (scale up or down, why,
 how many) and each step of carrying it out (launch, drain, terminate, remove) with its outcome.
   --group G     only this agent group
   --limit N     at most N entries (1-1000, default 50)
   --master URL  master (default $STRATUS_MASTER or http://127.0.0.1:5050)
-  --json        print the answer as JSON (with the autoscaler's counters)
+${OUTPUT_USAGE}
+                       (the API's answer, with the autoscaler's counters)
 Environment: STRATUS_TOKEN or STRATUS_PRINCIPAL/STRATUS_SECRET (operator credential).`;
 
 export const ACTIVITY_COLUMNS = ['TIME', 'GROUP', 'ACTION', 'OUTCOME', 'HOSTS', 'REASON'] as const;
@@ -32,11 +33,12 @@ export const autoscalerActivityCommand: Command = {
   summary: 'list what the autoscaler decided and did',
   usage,
   async run(argv) {
-    const { values } = parseFlags(argv, { group: { type: 'string' }, limit: { type: 'string', default: '50' }, master: { type: 'string' }, json: { type: 'boolean', default: false } }, false);
+    const { values } = parseFlags(argv, { group: { type: 'string' }, limit: { type: 'string', default: '50' }, master: { type: 'string' }, ...OUTPUT_FLAGS }, false);
+    const format = outputFormat(values);
     const limit = numberFlag('limit', values.limit, { integer: true, min: 1, max: 1000 })!;
     const r = await new AutoscalerClient(masterUrl(values.master), { headers: authHeaders() }).activity({ limit, ...(values.group !== undefined ? { group: values.group } : {}) });
-    if (values.json) {
-      process.stdout.write(JSON.stringify(r, null, 2) + '\n');
+    if (format === 'json') {
+      printJson(r);
       return 0;
     }
     if (r.activity.length === 0) process.stdout.write('no autoscaler activity\n');

@@ -1,12 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { AutoscalerClient, type RulesResponse } from '../../autoscaler/client.js';
-import { ApiError } from '../../wire/api-error.js';
-import { authHeaders, masterUrl, parseFlags, printTable, UsageError, type Command } from '../command.js';
+import { authHeaders, masterUrl, OUTPUT_FLAGS, OUTPUT_USAGE, outputFormat, parseFlags, printJson, printTable, UsageError, type Command } from '../command.js';
 
 // `stratus autoscaler rules [--set FILE]`: shows the autoscaler's rules per agent group, or
 // replaces them with a JSON file (PUT /api/v1/autoscaler/rules).
 
-const usage = `usage: stratus autoscaler rules [--set FILE] [--master URL] [--json]
+const usage = `usage: stratus autoscaler rules [--set FILE] [--master URL] [-o table|json]
 
 Shows the autoscaling rules of each agent group: size bounds, idle hosts kept, cooldowns and
 the resources one new host brings. With --set, replaces every rule with those of FILE:
@@ -15,7 +14,7 @@ the resources one new host brings. With --set, replaces every rule with those of
                "shape": {"cpus": 4, "mem": 16384}}]}
   --set FILE    the new rules (JSON); the master refuses bad rules naming the field
   --master URL  master (default $STRATUS_MASTER or http://127.0.0.1:5050)
-  --json        print the answer as JSON
+${OUTPUT_USAGE}
 Environment: STRATUS_TOKEN or STRATUS_PRINCIPAL/STRATUS_SECRET (operator credential).`;
 
 export const RULE_COLUMNS = ['GROUP', 'SIZE', 'IDLE', 'UP COOLDOWN', 'DOWN COOLDOWN', 'SHAPE', 'DRAIN'] as const;
@@ -33,30 +32,27 @@ export const autoscalerRulesCommand: Command = {
   summary: 'show or set the autoscaler rules of each agent group',
   usage,
   async run(argv) {
-    const { values } = parseFlags(argv, { set: { type: 'string' }, master: { type: 'string' }, json: { type: 'boolean', default: false } }, false);
+    const { values } = parseFlags(argv, { set: { type: 'string' }, master: { type: 'string' }, ...OUTPUT_FLAGS }, false);
+    const format = outputFormat(values);
     const client = new AutoscalerClient(masterUrl(values.master), { headers: authHeaders() });
+    // A refusal's field is named by the dispatcher (stratus autoscaler rules: ... (field groups.0.maxSize)).
     let rules: RulesResponse;
-    try {
-      if (values.set !== undefined) {
-        let text: string;
-        try {
-          text = readFileSync(values.set, 'utf8');
-        } catch (e) {
-          throw new UsageError(`cannot read ${values.set}: ${(e as Error).message}`);
-        }
-        try {
-          JSON.parse(text);
-        } catch (e) {
-          throw new Error(`${values.set} is not JSON: ${(e as Error).message}`);
-        }
-        rules = await client.setRules(text);
-      } else rules = await client.rules();
-    } catch (e) {
-      if (e instanceof ApiError && e.field) throw new Error(`${e.message} (field ${e.field})`);
-      throw e;
-    }
-    if (values.json) {
-      process.stdout.write(JSON.stringify(rules, null, 2) + '\n');
+    if (values.set !== undefined) {
+      let text: string;
+      try {
+        text = readFileSync(values.set, 'utf8');
+      } catch (e) {
+        throw new UsageError(`cannot read ${values.set}: ${(e as Error).message}`);
+      }
+      try {
+        JSON.parse(text);
+      } catch (e) {
+        throw new Error(`${values.set} is not JSON: ${(e as Error).message}`);
+      }
+      rules = await client.setRules(text);
+    } else rules = await client.rules();
+    if (format === 'json') {
+      printJson(rules);
       return 0;
     }
     if (values.set !== undefined) process.stdout.write(`rules set for ${rules.groups.length} group(s)\n`);

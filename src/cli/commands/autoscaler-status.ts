@@ -1,15 +1,15 @@
 import { AutoscalerClient, type StatusResponse } from '../../autoscaler/client.js';
-import { authHeaders, masterUrl, parseFlags, printTable, type Command } from '../command.js';
+import { authHeaders, masterUrl, OUTPUT_FLAGS, OUTPUT_USAGE, outputFormat, parseFlags, printJson, printTable, type Command } from '../command.js';
 
 // `stratus autoscaler status`: each group's hosts by state, operations in progress and the
 // autoscaler's counters (GET /api/v1/autoscaler/status).
 
-const usage = `usage: stratus autoscaler status [--master URL] [--json]
+const usage = `usage: stratus autoscaler status [--master URL] [-o table|json]
 
 Shows each agent group's hosts (idle, busy, draining, unreachable, being removed, in flight),
 the scale-ups and removals in progress, and the autoscaler's counters.
   --master URL  master (default $STRATUS_MASTER or http://127.0.0.1:5050)
-  --json        print the answer as JSON
+${OUTPUT_USAGE}
 Environment: STRATUS_TOKEN or STRATUS_PRINCIPAL/STRATUS_SECRET (operator credential).`;
 
 export function statusRows(s: StatusResponse): string[][] {
@@ -21,10 +21,11 @@ export const autoscalerStatusCommand: Command = {
   summary: 'show agent groups, autoscaler operations in progress and counters',
   usage,
   async run(argv) {
-    const { values } = parseFlags(argv, { master: { type: 'string' }, json: { type: 'boolean', default: false } }, false);
+    const { values } = parseFlags(argv, { master: { type: 'string' }, ...OUTPUT_FLAGS }, false);
+    const format = outputFormat(values);
     const s = await new AutoscalerClient(masterUrl(values.master), { headers: authHeaders() }).status();
-    if (values.json) {
-      process.stdout.write(JSON.stringify(s, null, 2) + '\n');
+    if (format === 'json') {
+      printJson(s);
       return 0;
     }
     process.stdout.write(`provider: ${s.provider}\n`);

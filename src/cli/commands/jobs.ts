@@ -1,15 +1,16 @@
 import { JobsClient, type JobDetail, type JobView } from '../../jobs/index.js';
-import { masterUrl, parseFlags, printTable, UsageError, type Command, authHeaders } from '../command.js';
+import { masterUrl, OUTPUT_FLAGS, OUTPUT_USAGE, outputFormat, parseFlags, printJson, printTable, UsageError, type Command, authHeaders } from '../command.js';
 
 // `stratus jobs [NAME]`: the jobs framework's jobs; with NAME, its instances and why the
 // pending ones are not placed (Fenzo's reasons).
 
-const usage = `usage: stratus jobs [NAME] [--json] [--master URL]
+const usage = `usage: stratus jobs [NAME] [-o table|json] [--master URL]
 
 Lists jobs; with NAME, shows the job's instances (state, host, zone, task) and the reasons
 pending instances are not placed.
-  --json        print the API's JSON
-  --master URL  master (default $STRATUS_MASTER or http://127.0.0.1:5050)`;
+${OUTPUT_USAGE}
+                       (an array of jobs; with NAME, the job with its instances)
+  --master URL         master (default $STRATUS_MASTER or http://127.0.0.1:5050)`;
 
 function what(job: JobView): string {
   const s = job.spec;
@@ -42,20 +43,21 @@ export const jobsCommand: Command = {
   summary: 'list jobs, or show one job with its instances and pending reasons',
   usage,
   async run(argv) {
-    const { values, positionals } = parseFlags(argv, { json: { type: 'boolean' }, master: { type: 'string' } });
+    const { values, positionals } = parseFlags(argv, { ...OUTPUT_FLAGS, master: { type: 'string' } });
     if (positionals.length > 1) throw new UsageError('at most one job name');
+    const json = outputFormat(values) === 'json';
     const client = new JobsClient(masterUrl(values.master), { headers: authHeaders() });
     const out = (s: string): void => void process.stdout.write(s + '\n');
     const name = positionals[0];
     if (name !== undefined) {
       const job = await client.get(name);
-      if (values.json) out(JSON.stringify(job, null, 2));
+      if (json) printJson(job, out);
       else printJob(job, out);
       return 0;
     }
     const jobs = await client.list();
-    if (values.json) {
-      out(JSON.stringify(jobs, null, 2));
+    if (json) {
+      printJson(jobs, out);
       return 0;
     }
     if (jobs.length === 0) {

@@ -1,16 +1,19 @@
 import { z } from 'zod';
 import { JobsClient } from '../../jobs/index.js';
-import { masterUrl, parseFlags, printTable, type Command, authHeaders } from '../command.js';
+import { masterUrl, OUTPUT_FLAGS, OUTPUT_USAGE, outputFormat, parseFlags, printJson, printTable, type Command, authHeaders } from '../command.js';
+import { missingEndpoint } from '../missing-feature.js';
 
 // `stratus ps`: every task the master has (operator API GET_TASKS), and the jobs framework's
 // instances still waiting for a place, with the reason.
 
-const usage = `usage: stratus ps [--all] [--master URL]
+const usage = `usage: stratus ps [--all] [--master URL] [-o table|json]
 
 Lists the tasks of all frameworks (from the master's operator API), then the job instances
 that are pending, with the reason they are not placed.
-  --all         include finished tasks
-  --master URL  master (default $STRATUS_MASTER or http://127.0.0.1:5050)`;
+  --all                include finished tasks
+  --master URL         master (default $STRATUS_MASTER or http://127.0.0.1:5050)
+${OUTPUT_USAGE}
+                       ({"tasks": [...], "pending": [{"job", "index", "reason"}]})`;
 
 const idValue = z.object({ value: z.string() });
 const resource = z.object({ name: z.string(), scalar: z.object({ value: z.number() }).optional() }).passthrough();
@@ -51,30 +54,40 @@ export const psCommand: Command = {
   summary: 'list all tasks, and job instances waiting for a place',
   usage,
   async run(argv) {
-    const { values } = parseFlags(argv, { all: { type: 'boolean' }, master: { type: 'string' } }, false);
+    const { values } = parseFlags(argv, { all: { type: 'boolean' }, master: { type: 'string' }, ...OUTPUT_FLAGS }, false);
+    const format = outputFormat(values);
     const master = masterUrl(values.master);
     const out = (s: string): void => void process.stdout.write(s + '\n');
     let code = 0;
+    let tasks: TaskRow[] = [];
     try {
-      const tasks = await masterTasks(master, values.all === true);
-      printTable(
-        ['TASK', 'STATE', 'CPUS', 'MEM', 'AGENT', 'FRAMEWORK'],
-        tasks.map((t) => [t.task_id.value, (t.state ?? '').replace(/^TASK_/, ''), scalar(t, 'cpus'), scalar(t, 'mem'), t.agent_id?.value ?? '-', t.framework_id.value]),
-        out,
-      );
+      tasks = await masterTasks(master, values.all === true);
     } catch (e) {
       process.stderr.write(`stratus ps: ${(e as Error).message}\n`);
       code = 1;
     }
+    let pending: { job: string; index: number; reason: string }[] = [];
     try {
-      const pending = (await new JobsClient(master, { headers: authHeaders() }).list()).flatMap((j) => j.pending.map((p) => [`${j.name}/${p.index}`, p.message] as const));
-      if (pending.length > 0) {
-        out('');
-        printTable(['PENDING', 'REASON'], pending, out);
-      }
+      pending = (await new JobsClient(master, { headers: authHeaders() }).list()).flatMap((j) => j.pending.map((p) => ({ job: j.name, index: p.index, reason: p.message })));
     } catch (e) {
-      process.stderr.write(`stratus ps: the jobs API did not answer: ${(e as Error).message}\n`);
-      code = 1;
+      // A master without the jobs framework has no job instances waiting: its tasks are the whole answer.
+      if (missingEndpoint(e) === undefined) {
+        process.stderr.write(`stratus ps: the jobs API did not answer: ${(e as Error).message}\n`);
+        code = 1;
+      }
+    }
+    if (format === 'json') {
+      printJson({ tasks, pending }, out);
+      return code;
+    }
+    printTable(
+      ['TASK', 'STATE', 'CPUS', 'MEM', 'AGENT', 'FRAMEWORK'],
+      tasks.map((t) => [t.task_id.value, (t.state ?? '').replace(/^TASK_/, ''), scalar(t, 'cpus'), scalar(t, 'mem'), t.agent_id?.value ?? '-', t.framework_id.value]),
+      out,
+    );
+    if (pending.length > 0) {
+      out('');
+      printTable(['PENDING', 'REASON'], pending.map((p) => [`${p.job}/${p.index}`, p.reason]), out);
     }
     return code;
   },

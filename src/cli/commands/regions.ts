@@ -1,14 +1,16 @@
 import { z } from 'zod';
-import { masterUrl, parseFlags, printTable, type Command, authHeaders } from '../command.js';
+import { apiClient, masterUrl, OUTPUT_FLAGS, OUTPUT_USAGE, outputFormat, parseFlags, printJson, printTable, type Command } from '../command.js';
 
 // `stratus regions`: this region's federation peers as its master sees them, with the age of
 // each peer's last digest (GET /api/v1/federation/peers).
 
-const usage = `usage: stratus regions [--master URL] [--json]
+const usage = `usage: stratus regions [--master URL] [-o table|json]
 
 Lists the peer regions this region gossips with: state (alive, suspect, dead, or unknown
 before a first digest), the age of the last newer digest, incarnation and sequence, agents,
 free capacity and health as the peer reported them.
+  --master URL         master (default $STRATUS_MASTER or http://127.0.0.1:5050)
+${OUTPUT_USAGE}
 Environment: STRATUS_MASTER (default http://127.0.0.1:5050), STRATUS_TOKEN (operator bearer token).`;
 
 const scalars = z.object({ cpus: z.number(), mem: z.number() });
@@ -59,16 +61,11 @@ export const regionsCommand: Command = {
   summary: 'list peer regions: state and age of their last digest',
   usage,
   async run(argv) {
-    const { values } = parseFlags(argv, { master: { type: 'string' }, json: { type: 'boolean', default: false } }, false);
-    const res = await fetch(`${masterUrl(values.master)}/api/v1/federation/peers`, {
-      headers: { Accept: 'application/json', ...authHeaders() },
-      signal: AbortSignal.timeout(10_000),
-    });
-    const text = await res.text();
-    if (!res.ok) throw new Error(`the master answered ${res.status}: ${text.slice(0, 300)}`);
-    const body = peersResponse.parse(JSON.parse(text));
-    if (values.json) {
-      process.stdout.write(JSON.stringify(body, null, 2) + '\n');
+    const { values } = parseFlags(argv, { master: { type: 'string' }, ...OUTPUT_FLAGS }, false);
+    const format = outputFormat(values);
+    const body = await apiClient(masterUrl(values.master)).request('GET', '/api/v1/federation/peers', peersResponse);
+    if (format === 'json') {
+      printJson(body);
       return 0;
     }
     process.stdout.write(`region ${body.region}: ${body.peers.length} peer(s)\n`);

@@ -1,17 +1,25 @@
 import { FederatedJobsClient } from '../../federation/jobs/client.js';
 import type { RegionPolicy } from '../../federation/jobs/policy.js';
 import { JobsClient, type JobSpecInput } from '../../jobs/index.js';
-import { ApiError } from '../../wire/api-error.js';
 import { masterUrl, parseFlags, UsageError, type Command, authHeaders, numberFlag } from '../command.js';
+import { progressSummary, waitForJob, type WaitOutcome } from '../job-wait.js';
+import { ProgressDisplay } from '../progress-display.js';
 
 // `stratus run`: submits a job to the built-in jobs framework. Everything after `--` is the
 // command: one word is a shell command line, several are an argv run without a shell. With
 // --regions or --region-weights the job is federated: submitted once to this master's region
-// (its home), which runs it across regions (POST /api/v1/federation/jobs).
+// (its home), which runs it across regions (POST /api/v1/federation/jobs). It then waits until
+// the instances run (or cannot be placed, or fail) unless --detach.
 
 const usage = `usage: stratus run --name NAME [flags] [-- COMMAND...]
 
-Submits a service (kept at N instances, spread over zones) or a batch job (run to completion).
+Submits a service (kept at N instances, spread over zones) or a batch job (run to completion),
+then waits, showing progress, until every instance is RUNNING (a batch instance may also have
+FINISHED). It exits 0 then; 1 when a task fails, when instances cannot be placed (with the
+reason, as stratus jobs NAME shows it) or at --timeout; 130 on Ctrl-C. The job stays
+submitted in every case (stratus scale NAME 0, or DELETE /api/v1/jobs/NAME, removes it).
+  --detach               return once submitted, without waiting
+  --timeout SECONDS      wait at most this long (default 300)
   --name NAME            the job's name (lower-case letters, digits, dashes)
   --instances N          instances (default 1)
   --cpus C               cores per instance (default 0.1)
@@ -38,9 +46,13 @@ examples:
   stratus run --name web --regions eu-west-1=3,us-east-1=2 --cpus 0.5 -- serve
   stratus run --name api --region-weights eu-west-1=1,us-east-1=2 --instances 6 -- serve
 
-A federated job spills instances a region has no room for over to the regions with the most
+A federated job is not waited for (see stratus regions and GET /api/v1/federation/jobs/ID).
+It spills instances a region has no room for over to the regions with the most
 free capacity, and restarts a dead region's share elsewhere until it is back (stratus regions).`;
 
+
+/** As long as the jobs framework gives a launched task to reach RUNNING (Marathon's task_launch_timeout). */
+const DEFAULT_TIMEOUT_SECONDS = 300;
 
 function pairs(values: readonly string[] | undefined, flag: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -66,7 +78,7 @@ function regionNumbers(value: string, flag: string): Record<string, number> {
 }
 
 /** The job spec `stratus run` argv describes, and its region policy when federated (exported for tests). */
-export function runSpec(argv: readonly string[]): { spec: JobSpecInput; master: string; policy?: RegionPolicy } {
+export function runSpec(argv: readonly string[]): { spec: JobSpecInput; master: string; policy?: RegionPolicy; detach: boolean; timeoutMs: number } {
   const dash = argv.indexOf('--');
   const flags = dash < 0 ? argv : argv.slice(0, dash);
   const command = dash < 0 ? [] : argv.slice(dash + 1);
@@ -90,6 +102,8 @@ export function runSpec(argv: readonly string[]): { spec: JobSpecInput; master: 
     regions: { type: 'string' },
     'region-weights': { type: 'string' },
     master: { type: 'string' },
+    detach: { type: 'boolean' },
+    timeout: { type: 'string' },
   });
   if (positionals.length > 0) throw new UsageError(`unexpected '${positionals[0]}': put the command after --`);
   if (!values.name) throw new UsageError('--name is required');
@@ -128,7 +142,8 @@ export function runSpec(argv: readonly string[]): { spec: JobSpecInput; master: 
     ...(values.label ? { labels: pairs(values.label, 'label') } : {}),
     ...(constraints.length > 0 ? { constraints } : {}),
   };
-  return { spec, master: masterUrl(values.master), ...(policy ? { policy } : {}) };
+  const timeoutMs = (numberFlag('timeout', values.timeout, { min: 0 }) ?? DEFAULT_TIMEOUT_SECONDS) * 1000;
+  return { spec, master: masterUrl(values.master), ...(policy ? { policy } : {}), detach: values.detach === true, timeoutMs };
 }
 
 export const runCommand: Command = {
@@ -136,22 +151,58 @@ export const runCommand: Command = {
   summary: 'submit a service or batch job to the jobs framework',
   usage,
   async run(argv) {
-    const { spec, master, policy } = runSpec(argv);
-    try {
-      if (policy) {
-        const { name, instances: _i, ...job } = spec;
-        const fed = await new FederatedJobsClient(master, { headers: authHeaders() }).submit({ name, policy, job });
-        const shares = fed.regions.filter((r) => r.share > 0).map((r) => `${r.region}=${r.share}`);
-        process.stdout.write(`federated ${fed.job.type} ${fed.id} submitted to region ${fed.home}: ${shares.join(', ')} (see: GET /api/v1/federation/jobs/${fed.id})\n`);
-        return 0;
-      }
-      const job = await new JobsClient(master, { headers: authHeaders() }).submit(spec);
-      const s = job.spec;
-      process.stdout.write(`${s.type} ${job.name} submitted: ${s.instances} instance(s) of ${s.cpus} cpus / ${s.mem} MiB (see: stratus jobs ${job.name})\n`);
+    const { spec, master, policy, detach, timeoutMs } = runSpec(argv);
+    if (policy) {
+      const { name, instances: _i, ...job } = spec;
+      const fed = await new FederatedJobsClient(master, { headers: authHeaders() }).submit({ name, policy, job });
+      const shares = fed.regions.filter((r) => r.share > 0).map((r) => `${r.region}=${r.share}`);
+      process.stdout.write(`federated ${fed.job.type} ${fed.id} submitted to region ${fed.home}: ${shares.join(', ')} (see: GET /api/v1/federation/jobs/${fed.id})\n`);
       return 0;
-    } catch (e) {
-      if (e instanceof ApiError && e.field) throw new Error(`${e.message} (field ${e.field})`);
-      throw e;
     }
+    const client = new JobsClient(master, { headers: authHeaders() });
+    const job = await client.submit(spec);
+    const s = job.spec;
+    process.stdout.write(`${s.type} ${job.name} submitted: ${s.instances} instance(s) of ${s.cpus} cpus / ${s.mem} MiB (see: stratus jobs ${job.name})\n`);
+    if (detach) return 0;
+    const progress = new ProgressDisplay();
+    // Ctrl-C stops the wait, not the job.
+    const interrupt = new AbortController();
+    const stop = (): void => interrupt.abort();
+    process.once('SIGINT', stop);
+    let outcome: WaitOutcome;
+    try {
+      outcome = await waitForJob(client, job.name, { timeoutMs, signal: interrupt.signal, onPoll: (j) => progress.update(progressSummary(j)) });
+    } finally {
+      process.off('SIGINT', stop);
+      progress.done();
+    }
+    if (outcome.kind === 'aborted') {
+      process.stderr.write(`stratus run: ${outcomeFailure(outcome, job.name, timeoutMs)!}\n`);
+      return 130;
+    }
+    const fail = outcomeFailure(outcome, job.name, timeoutMs);
+    if (fail !== undefined) throw new Error(fail);
+    process.stdout.write(`${job.name}: ${s.type === 'batch' ? 'every instance running or finished' : `all ${s.instances} instance(s) running`}\n`);
+    return 0;
   },
 };
+
+/** Why the wait ended without every instance running, or undefined when they all run. */
+export function outcomeFailure(outcome: WaitOutcome, name: string, timeoutMs: number): string | undefined {
+  const where = outcome.job ? ` (${progressSummary(outcome.job)})` : '';
+  switch (outcome.kind) {
+    case 'running':
+      return undefined;
+    case 'failed':
+      return outcome.failed
+        .map((f) => `${name}/${f.index} failed: ${f.state}${f.reason ? ` (${f.reason})` : ''}${f.message ? `: ${f.message}` : ''}`)
+        .join('; ')
+        .concat(`; the job stays submitted: stratus jobs ${name}`);
+    case 'unplaceable':
+      return outcome.unplaced.map((u) => `${name}/${u.index} cannot be placed: ${u.message}`).join('; ').concat(`; the job stays submitted: stratus jobs ${name}`);
+    case 'timeout':
+      return `not every instance is running after ${timeoutMs / 1000} s${where}; the job stays submitted: stratus jobs ${name}`;
+    case 'aborted':
+      return `stopped waiting${where}; the job stays submitted: stratus jobs ${name}`;
+  }
+}
