@@ -6,7 +6,9 @@ import { ApiError } from '../wire/api-error.js';
 // `stratus run` without --detach: polls the jobs API until every instance of the new job runs
 // (a batch job's may also have finished), a task fails, or what is left cannot be placed: those
 // instances are pending with Fenzo's reason and a later pass said it again (a first pass may have
-// seen only some agents' offers). The poll backs off while nothing changes.
+// seen only some agents' offers). The poll backs off while nothing changes. A pass that held no
+// offers says only "no host is offering resources"; the last reason a pass with offers gave
+// (a constraint, a shortfall) is the one reported.
 
 export interface WaitOptions {
   /** Gives up after this long (the outcome is 'timeout'). */
@@ -74,8 +76,8 @@ export async function waitForJob(jobs: JobSource, name: string, options: WaitOpt
   const settleMs = options.settleMs ?? DEFAULT_SETTLE_MS;
   const deadline = now() + options.timeoutMs;
   const backoff = new Backoff(options.poll ?? DEFAULT_POLL);
-  // Per pending instance: the reason's time when first seen, and when we first saw it.
-  const reasons = new Map<number, { at: number; seen: number; restated: boolean }>();
+  // Per pending instance: the reason's time when first seen, when we first saw it, and the most telling message.
+  const reasons = new Map<number, { at: number; seen: number; restated: boolean; message: string; telling: boolean }>();
   let job: JobDetail | undefined;
   let last = '';
   for (;;) {
@@ -97,8 +99,12 @@ export async function waitForJob(jobs: JobSource, name: string, options: WaitOpt
           continue;
         }
         const r = reasons.get(i.index);
-        if (r === undefined) reasons.set(i.index, { at: i.pending.at, seen: t, restated: false });
-        else if (i.pending.at !== r.at) r.restated = true;
+        const telling = i.pending.reasons.some((x) => x.kind !== 'noLeases');
+        if (r === undefined) reasons.set(i.index, { at: i.pending.at, seen: t, restated: false, message: i.pending.message, telling });
+        else {
+          if (i.pending.at !== r.at) r.restated = true;
+          if (telling || !r.telling) Object.assign(r, { message: i.pending.message, telling: r.telling || telling });
+        }
       }
       const live = job.instances.length >= job.spec.instances;
       const unplaced = job.instances.filter((i) => {
@@ -108,7 +114,7 @@ export async function waitForJob(jobs: JobSource, name: string, options: WaitOpt
       const arrivedCount = job.instances.filter((i) => arrived(job!, i)).length;
       if (live && arrivedCount >= job.spec.instances) return { kind: 'running', job };
       if (live && unplaced.length > 0 && arrivedCount + unplaced.length >= job.spec.instances) {
-        return { kind: 'unplaceable', job, unplaced: unplaced.map((i) => ({ index: i.index, message: i.pending!.message })) };
+        return { kind: 'unplaceable', job, unplaced: unplaced.map((i) => ({ index: i.index, message: reasons.get(i.index)!.message })) };
       }
       // Poll faster again as soon as something moves.
       const state = JSON.stringify(job.instances.map((i) => [i.index, i.state, i.pending?.at]));

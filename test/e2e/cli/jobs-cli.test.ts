@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { UsageError } from '../../../src/cli/command.js';
+import { errorMessage } from '../../../src/cli/dispatch.js';
 import { jobsCommand } from '../../../src/cli/commands/jobs.js';
 import { psCommand } from '../../../src/cli/commands/ps.js';
 import { runCommand, runSpec } from '../../../src/cli/commands/run.js';
@@ -73,7 +74,7 @@ describe('jobs CLI', () => {
     expect(output()).toMatch(/web scaled to 3 instance\(s\)/);
     await waitRunning(client(cluster), 'web', 3);
 
-    await runCommand.run(['--name', 'nowhere', '--attr', 'zone=z9', '--', 'serve']);
+    await runCommand.run(['--name', 'nowhere', '--attr', 'zone=z9', '--detach', '--', 'serve']);
     await waitUntil(async () => (await client(cluster).get('nowhere')).instances[0]?.pending?.message.includes('HostAttrValueConstraint'), 5_000, 'the pending reason');
     stdout.clear();
     expect(await psCommand.run([])).toBe(0);
@@ -84,8 +85,8 @@ describe('jobs CLI', () => {
   });
 
   it('reports refused input with the field the API names', async () => {
-    await expect(runCommand.run(['--name', 'web', '--instances', '0', '--', 'serve'])).rejects.toThrow(/\(field instances\)/);
-    await expect(runCommand.run(['--name', 'web', '--cpus', '64', '--', 'serve'])).rejects.toThrow(/\(field cpus\)/);
+    await expect(runCommand.run(['--name', 'web', '--instances', '0', '--', 'serve']).catch(errorMessage)).resolves.toMatch(/\(field instances\)/);
+    await expect(runCommand.run(['--name', 'web', '--cpus', '64', '--', 'serve']).catch(errorMessage)).resolves.toMatch(/\(field cpus\)/);
     await expect(scaleCommand.run(['nope', '2'])).rejects.toThrow(/no job named 'nope'/);
     await expect(scaleCommand.run(['web'])).rejects.toThrow(UsageError);
   });

@@ -59,7 +59,7 @@ await describeWith(['docker'], 'stratus dev end to end', () => {
   });
 
   it('runs a 6-instance service 2/2/2 over the zones and brings killed instances back, still balanced', async () => {
-    const submitted = await stratus('run', '--name', 'web', '--instances', '6', '--cpus', '0.1', '--mem', '32', '--image', TEST_IMAGE, '--', 'sh', '-c', 'sleep 600');
+    const submitted = await stratus('run', '--name', 'web', '--instances', '6', '--cpus', '0.1', '--mem', '32', '--image', TEST_IMAGE, '--detach', '--', 'sh', '-c', 'sleep 600');
     expect(submitted).toMatch(/web/);
     await waitUntil(async () => JSON.stringify(await runningByZone('web')) === JSON.stringify({ a: 2, b: 2, c: 2 }), 60_000, 'two web instances RUNNING in each zone', 250);
     const ps = await stratus('ps');

@@ -87,6 +87,17 @@ describe('waitForJob', () => {
     expect(Date.now() - start).toBeGreaterThanOrEqual(5_000);
   });
 
+  it("reports the reason of a pass that held offers, not a later pass's 'no host is offering resources'", async () => {
+    const noLeases = (at: number): JobDetail =>
+      job([instance(0, 'running'), instance(1, 'pending', { pending: { message: 'task web/1 not placed: no host is offering resources', reasons: [{ kind: 'noLeases' }], shortfall: true, at } })]);
+    const constraint = job([instance(0, 'running'), instance(1, 'pending', { pending: { message: 'constraint UniqueHost', reasons: [{ kind: 'constraint' } as never], shortfall: false, at: 2 } })]);
+    const outcome = await settle(waitForJob(source([noLeases(1), constraint, noLeases(3)]), 'web', { timeoutMs: 60_000, settleMs: 1_000 }));
+    expect(outcome).toMatchObject({ kind: 'unplaceable', unplaced: [{ index: 1, message: 'constraint UniqueHost' }] });
+    // With no better reason, that is the one.
+    const full = await settle(waitForJob(source([noLeases(1), noLeases(2)]), 'web', { timeoutMs: 60_000, settleMs: 1_000 }));
+    expect(full).toMatchObject({ kind: 'unplaceable', unplaced: [{ index: 1, message: 'task web/1 not placed: no host is offering resources' }] });
+  });
+
   it('keeps waiting while the reason is not restated, until the timeout', async () => {
     const jobs = source([job([instance(0, 'running'), instance(1, 'pending', { pending: reason('no offers', 1) })])]);
     const outcome = await settle(waitForJob(jobs, 'web', { timeoutMs: 20_000, settleMs: 1_000 }));
