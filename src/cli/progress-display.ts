@@ -3,6 +3,8 @@
 
 export interface ProgressStream {
   readonly isTTY?: boolean;
+  /** A terminal's width: a longer line would wrap, and \r would rewrite only its last part. */
+  readonly columns?: number;
   write(s: string): unknown;
 }
 
@@ -21,7 +23,9 @@ export class ProgressDisplay {
     if (this.stream.isTTY) {
       const waited = Math.floor((this.now() - this.started) / 1000);
       // \r and "erase line": the new text replaces the old, however long it was.
-      this.stream.write(`\r\x1b[2K${text} [${waited}s]`);
+      const line = `${text} [${waited}s]`;
+      const width = this.stream.columns;
+      this.stream.write(`\r\x1b[2K${width !== undefined && width > 1 && line.length >= width ? `${line.slice(0, width - 2)}…` : line}`);
       this.live = true;
     } else if (text !== this.last) {
       this.stream.write(`${text}\n`);

@@ -134,6 +134,12 @@ describe('ProgressDisplay', () => {
     expect(s.text).toBe('\r\x1b[2Kweb: 0/2 running [0s]\r\x1b[2Kweb: 1/2 running [3s]\n');
   });
 
+  it('on a terminal keeps the line within its width, so it never wraps', () => {
+    const s = { ...stream(true), columns: 12 };
+    new ProgressDisplay(s, () => 0).update('web: 0/2 running, 2 pending');
+    expect(s.text).toBe('\r\x1b[2Kweb: 0/2 r…');
+  });
+
   it('elsewhere prints a plain line each time the text changes', () => {
     const s = stream(false);
     const d = new ProgressDisplay(s);
