@@ -77,7 +77,9 @@ export class HeldOffers {
       return call;
     } catch (e) {
       this.suppressed = undefined;
-      this.log.warn('revive/suppress failed', { error: e });
+      // A driver stopped on purpose (the framework is stopping) refuses calls: that is no fault.
+      if (driver.stopReason !== undefined) this.log.debug('revive/suppress skipped: the driver stopped', { reason: driver.stopReason });
+      else this.log.warn('revive/suppress failed', { error: e });
       return undefined;
     }
   }

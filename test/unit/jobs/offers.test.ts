@@ -68,4 +68,24 @@ describe('HeldOffers', () => {
     expect(await offers.adjustInterest([])).toBe('suppress');
     expect(calls).toEqual(['suppress', 'suppress']);
   });
+
+  it('warns of a failed REVIVE/SUPPRESS only while the driver runs: a stopped driver refusing is no fault', async () => {
+    const warnings: string[] = [];
+    const log = { ...silentLogger, warn: (m: string) => void warnings.push(m) };
+    const state: { stopReason?: string } = {};
+    const driver = {
+      revive: async () => {
+        throw new Error('cannot send REVIVE: not subscribed');
+      },
+      get stopReason() {
+        return state.stopReason;
+      },
+    } as unknown as SchedulerDriver;
+    const offers = new HeldOffers(() => driver, { declined: 0, revives: 0, suppresses: 0 }, log);
+    expect(await offers.adjustInterest(['web/0'])).toBeUndefined();
+    expect(warnings).toEqual(['revive/suppress failed']);
+    state.stopReason = 'stop()';
+    expect(await offers.adjustInterest(['web/0'])).toBeUndefined();
+    expect(warnings).toEqual(['revive/suppress failed']);
+  });
 });
