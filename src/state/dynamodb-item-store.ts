@@ -10,6 +10,7 @@ import {
   ResourceInUseException,
   ResourceNotFoundException,
   TransactionCanceledException,
+  TransactionConflictException,
   TransactWriteItemsCommand,
   UpdateItemCommand,
   UpdateTimeToLiveCommand,
@@ -21,6 +22,7 @@ import { awsClientConfig } from './aws-config.js';
 import {
   checkTransaction,
   TransactionConflict,
+  TransactionContention,
   type Expect,
   type Item,
   type ItemKey,
@@ -174,11 +176,7 @@ export class DynamoDbItemStore implements ItemStore {
     try {
       await this.client.send(new TransactWriteItemsCommand({ TransactItems: items }));
     } catch (e) {
-      if (e instanceof TransactionCanceledException) {
-        const reasons = e.CancellationReasons ?? [];
-        const failed = reasons.flatMap((r, i) => (r.Code && r.Code !== 'None' ? [i] : []));
-        throw new TransactionConflict(failed, `transaction cancelled: ${reasons.map((r) => r.Code ?? '?').join(',') || e.message}`);
-      }
+      if (e instanceof TransactionCanceledException) throw cancellation(e);
       throw e;
     }
   }
@@ -203,6 +201,8 @@ export class DynamoDbItemStore implements ItemStore {
       }
     } catch (e) {
       if (e instanceof ConditionalCheckFailedException) throw new TransactionConflict([0]);
+      // A single write to an item a transaction is changing right now: nothing happened.
+      if (e instanceof TransactionConflictException) throw new TransactionContention(e.message);
       throw e;
     }
   }
@@ -317,4 +317,21 @@ function decode(raw: Record<string, AttributeValue>): Item {
   for (const k of OPTIONAL_KEYS) if (typeof o[k] === 'string') item[k] = o[k] as string;
   if (o[TTL] !== undefined) item.expiresAt = Number(o[TTL]);
   return item;
+}
+
+/**
+ * What a cancelled transaction means. Only ConditionalCheckFailed reasons are conditions that
+ * failed (a version moved, the lease epoch changed); TransactionConflict (another transaction
+ * on an item was in flight) and throttling wrote nothing and say nothing about the conditions,
+ * so they must never read as "fenced": they are contention, to retry.
+ */
+export function cancellation(e: TransactionCanceledException): Error {
+  const reasons = e.CancellationReasons ?? [];
+  const codes = reasons.map((r) => r.Code ?? 'None');
+  const failed = codes.flatMap((c, i) => (c === 'ConditionalCheckFailed' ? [i] : []));
+  if (failed.length > 0) return new TransactionConflict(failed, `transaction cancelled: ${codes.join(',')}`);
+  if (codes.some((c) => c === 'TransactionConflict' || c === 'ThrottlingError' || c === 'ProvisionedThroughputExceeded')) {
+    return new TransactionContention(`transaction cancelled by contention: ${codes.join(',')}`);
+  }
+  return e; // a malformed transaction (ValidationError, ...) is a bug, not a race
 }

@@ -77,6 +77,18 @@ export class TransactionConflict extends Error {
   }
 }
 
+/**
+ * Thrown by `transact` when nothing was written because another transaction on one of the items
+ * was in flight (DynamoDB's TransactionConflict) or the request was throttled: no condition
+ * failed, so it says nothing about versions or fencing. Safe to retry as it is.
+ */
+export class TransactionContention extends Error {
+  constructor(message = 'a concurrent transaction on the same item was in flight; nothing was written') {
+    super(message);
+    this.name = 'TransactionContention';
+  }
+}
+
 /** Counts requests, so benchmarks can report reads and writes per operation. */
 export interface StoreStats {
   reads: number;

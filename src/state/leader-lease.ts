@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { TransactionConflict, type Item, type ItemStore } from './item-store.js';
+import { backoffDelay, type BackoffOptions } from '../core/backoff.js';
+import { sleep } from '../core/sleep.js';
+import { TransactionConflict, TransactionContention, type Item, type ItemStore, type WriteOp } from './item-store.js';
 import { keys } from './keys.js';
 import { LEASE_NAME } from './registry.js';
 
@@ -22,7 +24,13 @@ export interface LeaseOptions {
   readonly now?: () => number;
   /** The holder stops this long before its lease would end, against clock-rate drift. */
   readonly safetyMarginMs?: number;
+  /** Pauses between attempts after contention; tests inject an instant one. */
+  readonly sleep?: (ms: number) => Promise<void>;
 }
+
+/** Contention (a concurrent transaction on the lease item) is retried this often, this fast. */
+const CONTENTION_ATTEMPTS = 5;
+const CONTENTION_BACKOFF: BackoffOptions = { initialMs: 10, maxMs: 200, jitter: 1 };
 
 export const DEFAULT_LEASE_DURATION_MS = 10_000;
 
@@ -45,6 +53,7 @@ export class LeaderLease {
   readonly durationMs: number;
   private readonly now: () => number;
   private readonly margin: number;
+  private readonly pause: (ms: number) => Promise<void>;
   private held: { epoch: number; version: number; renewedAt: number } | undefined;
   private observed: { rvn: string; at: number; durationMs: number } | undefined;
 
@@ -57,6 +66,7 @@ export class LeaderLease {
     this.durationMs = options.durationMs ?? DEFAULT_LEASE_DURATION_MS;
     this.now = options.now ?? (() => performance.now());
     this.margin = options.safetyMarginMs ?? Math.min(1000, this.durationMs / 10);
+    this.pause = options.sleep ?? sleep;
   }
 
   /** The epoch this process leads in, while its lease has not run out locally. */
@@ -119,13 +129,12 @@ export class LeaderLease {
     const held = this.held!;
     const t = this.now();
     try {
-      await this.store.transact([
-        {
-          op: 'put',
-          item: { ...keys.lease(this.name), attrs: { epoch: held.epoch }, data: this.data(held.epoch) },
-          expect: { version: held.version },
-        },
-      ]);
+      const op: WriteOp = {
+        op: 'put',
+        item: { ...keys.lease(this.name), attrs: { epoch: held.epoch }, data: this.data(held.epoch) },
+        expect: { version: held.version },
+      };
+      await this.transact([op], () => this.isLeader());
     } catch (e) {
       if (e instanceof TransactionConflict) {
         this.held = undefined;
@@ -144,15 +153,32 @@ export class LeaderLease {
     this.held = undefined;
     if (!held) return;
     try {
-      await this.store.transact([
-        {
-          op: 'put',
-          item: { ...keys.lease(this.name), attrs: { epoch: held.epoch }, data: { ...this.data(held.epoch), holder: '' } },
-          expect: { version: held.version },
-        },
-      ]);
+      const op: WriteOp = {
+        op: 'put',
+        item: { ...keys.lease(this.name), attrs: { epoch: held.epoch }, data: { ...this.data(held.epoch), holder: '' } },
+        expect: { version: held.version },
+      };
+      await this.transact([op], () => true);
     } catch (e) {
-      if (!(e instanceof TransactionConflict)) throw e;
+      // Lost (someone took over) or still contended: the lease then simply runs out.
+      if (!(e instanceof TransactionConflict) && !(e instanceof TransactionContention)) throw e;
+    }
+  }
+
+  /**
+   * One write to the lease item, retried while another transaction on it is in flight
+   * (DynamoDB cancels such a write without checking its condition: it is no sign of losing
+   * the lease, and must not be taken for one) and while `worthIt()` holds.
+   */
+  private async transact(ops: readonly WriteOp[], worthIt: () => boolean): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.store.transact(ops);
+        return;
+      } catch (e) {
+        if (!(e instanceof TransactionContention) || attempt >= CONTENTION_ATTEMPTS || !worthIt()) throw e;
+        await this.pause(backoffDelay(attempt, CONTENTION_BACKOFF));
+      }
     }
   }
 
@@ -162,16 +188,15 @@ export class LeaderLease {
 
   private async write(t: number, epoch: number, current: Item | 'absent'): Promise<boolean> {
     try {
-      await this.store.transact([
-        {
-          op: 'put',
-          // The epoch is an attribute too: fenced writes check it with a condition.
-          item: { ...keys.lease(this.name), attrs: { epoch }, data: this.data(epoch) },
-          expect: current === 'absent' ? 'absent' : { version: current.version },
-        },
-      ]);
+      const op: WriteOp = {
+        op: 'put',
+        // The epoch is an attribute too: fenced writes check it with a condition.
+        item: { ...keys.lease(this.name), attrs: { epoch }, data: this.data(epoch) },
+        expect: current === 'absent' ? 'absent' : { version: current.version },
+      };
+      await this.transact([op], () => true);
     } catch (e) {
-      if (e instanceof TransactionConflict) return false;
+      if (e instanceof TransactionConflict || e instanceof TransactionContention) return false;
       throw e;
     }
     this.observed = undefined;

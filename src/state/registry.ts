@@ -10,6 +10,7 @@ import { isTaskState, isTerminal } from '../core/task-state.js';
 import {
   queryAll,
   TransactionConflict,
+  TransactionContention,
   MAX_TRANSACTION_OPS,
   type Expect,
   type Item,
@@ -324,6 +325,8 @@ export class RegistryTransaction {
     try {
       await this.store.transact(this.ops);
     } catch (e) {
+      // Contention wrote nothing and failed no condition: a race to retry, never "fenced".
+      if (e instanceof TransactionContention) throw new ConflictError(`${e.message}; retry`);
       if (!(e instanceof TransactionConflict)) throw e;
       if (this.fenceIndex >= 0 && e.failed.includes(this.fenceIndex)) throw new FencedError(this.fenceEpoch);
       const what = e.failed.map((i) => this.labels[i]).filter(Boolean);
