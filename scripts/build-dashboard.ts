@@ -1,19 +1,20 @@
-import { build } from 'esbuild';
+import { buildSync } from 'esbuild';
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 // Builds the dashboard (src/dashboard, Preact in TSX) into a flat directory: content-hashed
 // app-<HASH>.js and app-<HASH>.css, and an index.html naming them. `npm run build` writes
-// dist/dashboard; the CDK stack writes the same files next to the API Lambda's bundle.
+// dist/dashboard; the CDK stack writes the same files next to the API Lambda's bundle
+// (synchronously: CDK's local bundling is synchronous).
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 export const DASHBOARD_SRC = join(ROOT, 'src/dashboard');
 
-export async function buildDashboard(outDir: string): Promise<string[]> {
+export function buildDashboard(outDir: string): string[] {
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
-  const result = await build({
+  const result = buildSync({
     entryPoints: { app: join(DASHBOARD_SRC, 'main.tsx') },
     outdir: outDir,
     entryNames: '[name]-[hash]',
@@ -54,6 +55,6 @@ export async function buildDashboard(outDir: string): Promise<string[]> {
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const out = process.argv[2] ?? join(ROOT, 'dist/dashboard');
-  const files = await buildDashboard(out);
+  const files = buildDashboard(out);
   process.stdout.write(`dashboard: ${files.join(', ')} in ${out}\n`);
 }
