@@ -24,6 +24,7 @@ declare const document: {
   readonly documentElement: { readonly scrollWidth: number };
 };
 declare const sessionStorage: { getItem(key: string): string | null };
+declare const window: { fetch: (input: unknown, init?: unknown) => Promise<unknown>; stateCalls?: number };
 
 const exec = promisify(execFile);
 const ARTIFACTS = resolve('test-artifacts');
@@ -58,8 +59,8 @@ async function startDev(extra: string[] = []): Promise<Dev> {
   };
 }
 
-function runJob(url: string, name: string, instances: number, command: string, env: Record<string, string> = {}): Promise<unknown> {
-  return exec(process.execPath, [CLI, 'run', '--master', url, '--name', name, '--instances', String(instances), '--cpus', '0.1', '--mem', '32', '--', command], {
+function runJob(url: string, name: string, instances: number, command: string, env: Record<string, string> = {}, cpus = 0.1): Promise<unknown> {
+  return exec(process.execPath, [CLI, 'run', '--master', url, '--name', name, '--instances', String(instances), '--cpus', String(cpus), '--mem', '32', '--', command], {
     env: { ...process.env, ...env },
   });
 }
@@ -99,12 +100,16 @@ await describeWith(['chromium'], 'the dashboard in a real browser', () => {
       expect(await page.locator('#agents .zone h3').allTextContents()).toEqual([expect.stringContaining('zone a'), expect.stringContaining('zone b'), expect.stringContaining('zone c')]);
 
       const marker = `dashboard-${Date.now().toString(36)}`;
-      await runJob(dev.url, 'web', 3, `echo ${marker} from $HOSTNAME; sleep 600`);
+      await runJob(dev.url, 'web', 3, `echo ${marker} is up; sleep 600`);
       // The page updates on its own: the instances appear and come up running.
       await page.waitForFunction(() => document.querySelectorAll('[data-job="web"] [data-instance]').length === 3, undefined, { timeout: 60_000 });
       await waitUntil(async () => (await runningInstances(page, 'web')) === 3, 60_000, 'three running instances on the page', 100);
       await page.waitForFunction(() => document.querySelectorAll('#tasks [data-task]').length === 3);
       expect(await page.locator('#frameworks').textContent()).toContain('stratus-jobs');
+      // A job no agent has room for (each holds a web instance): it waits, and the page says why.
+      await runJob(dev.url, 'too-big', 1, 'sleep 600', {}, 1.95);
+      await page.waitForFunction(() => document.querySelector('[data-job="too-big"] .pending')?.textContent?.includes('waits') ?? false, undefined, { timeout: 30_000 });
+      expect(await page.locator('[data-job="too-big"] [data-instance]').textContent()).toContain('pending');
       // Nothing changed for a while: the state poll asked with If-None-Match and got 304s.
       await waitUntil(() => stateAnswers.includes(304), 30_000, 'a 304 answer to the state poll', 100);
       expect(conditional).toBeGreaterThan(0);
@@ -137,6 +142,51 @@ await describeWith(['chromium'], 'the dashboard in a real browser', () => {
       await dev.stop();
     }
   }, 180_000);
+
+  it('polls the state while the tab is visible and makes no call while it is hidden', async () => {
+    const dev = await startDev();
+    const page = await browser.newPage({ viewport: DESKTOP });
+    try {
+      // Counted in the page, where fetch is called synchronously from the poll's timer.
+      await page.addInitScript(() => {
+        const original = window.fetch;
+        window.stateCalls = 0;
+        window.fetch = (input, init) => {
+          if (String(input).startsWith('/master/state')) window.stateCalls! += 1;
+          return original(input, init);
+        };
+      });
+      // The page's timers run on a clock the test moves.
+      await page.clock.install();
+      await page.goto(dev.url);
+      await page.waitForFunction(() => document.querySelectorAll('#agents .agent').length === 3);
+      const calls = (): Promise<number> => page.evaluate(() => window.stateCalls ?? 0);
+      const advanceUntilCalls = async (above: number): Promise<void> => {
+        await waitUntil(async () => {
+          await page.clock.runFor(500);
+          return (await calls()) > above;
+        }, 30_000, `a state call after call ${above}`, 10);
+      };
+      await advanceUntilCalls(await calls());
+      await advanceUntilCalls(await calls());
+
+      const setHidden = (hidden: boolean): Promise<void> =>
+        page.evaluate((h) => {
+          Object.defineProperty(document, 'hidden', { configurable: true, get: () => h });
+          (document as unknown as { dispatchEvent(e: unknown): void }).dispatchEvent(new Event('visibilitychange'));
+        }, hidden);
+      await setHidden(true);
+      const hiddenAt = await calls();
+      // A minute of the page's time with the tab hidden: not one call.
+      await page.clock.runFor(60_000);
+      expect(await calls()).toBe(hiddenAt);
+      await setHidden(false);
+      await advanceUntilCalls(hiddenAt);
+    } finally {
+      await page.close();
+      await dev.stop();
+    }
+  }, 120_000);
 
   it('with authentication on, refuses the data without the operator credential, says so for a wrong one, and shows the region after signing in', async () => {
     const dev = await startDev(['--authenticate']);
@@ -195,6 +245,9 @@ await describeWith(['chromium'], 'the dashboard in a real browser', () => {
       expect(foreign.status).toBe(403);
       expect(await foreign.text()).not.toContain('secured');
       await waitUntil(async () => (await (await fetch(logUrl, { headers: { authorization: basic(opName!, opSecret!) } })).text()).includes('secured'), 30_000, 'the log through the master');
+      const malformed = await fetch(`${dev.url}/api/v1/tasks/${encodeURIComponent('no such/../id')}/x/logs`, { headers: { authorization: basic(opName!, opSecret!) } });
+      expect(malformed.status).toBe(400);
+      expect(await malformed.json()).toMatchObject({ field: 'framework_id' });
 
       // Signing out forgets the credential: the data is refused again.
       await page.click('text=sign out');
