@@ -308,7 +308,10 @@ function Peers(props: { peers: readonly PeerJson[] }) {
       {props.peers.map((p) => (
         <div class="peer" key={p.name}>
           <b>{p.name}</b> <Badge state={p.state} />
-          {p.ageMs !== undefined && <span class="dim small"> digest {Math.round(p.ageMs / 1000)} s old</span>}
+          {p.health && <Badge state={p.health.status} />}
+          {p.agents && <span class="small"> {p.agents.reachable}/{p.agents.total} agents reachable</span>}
+          {p.ageMs !== undefined && <span class="dim small"> · digest {Math.round(p.ageMs / 1000)} s old</span>}
+          {p.health?.reasons && p.health.reasons.length > 0 && <div class="dim small">{p.health.reasons.join('; ')}</div>}
         </div>
       ))}
     </div>

@@ -139,6 +139,6 @@ export interface PeerJson {
   readonly name: string;
   readonly state: string;
   readonly ageMs?: number;
-  readonly health?: unknown;
-  readonly agents?: unknown;
+  readonly health?: { readonly status: string; readonly reasons?: readonly string[] };
+  readonly agents?: { readonly total: number; readonly reachable: number };
 }
