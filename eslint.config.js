@@ -15,7 +15,7 @@ export default tseslint.config(
   },
   {
     // Imports between parts of src/ point one way (eslint/layers.js).
-    files: ['src/**/*.ts'],
+    files: ['src/**/*.ts', 'src/**/*.tsx'],
     plugins: { stratus: layersPlugin },
     rules: { 'stratus/layers': 'error' },
   },

@@ -28,6 +28,8 @@ export const LAYERS = {
   jobs: ['core', 'wire', 'http', 'state', 'fenzo', 'sdk'],
   autoscaler: ['core', 'wire', 'http', 'state', 'fenzo', 'jobs', 'agent', 'master-lambda/extension.ts'],
   federation: ['core', 'wire', 'http', 'state', 'jobs', 'sdk', 'master-lambda/extension.ts'],
+  // Browser code: it reads the master's JSON over HTTP and shares only the wire types.
+  dashboard: ['wire'],
 };
 
 /** Engines take plain data and return decisions: no I/O modules. */

@@ -23,6 +23,8 @@ export interface LocalBundleProps {
   readonly sourceMap?: boolean;
   /** Modules left out of the bundle (native add-ons of optional dependencies). */
   readonly external?: readonly string[];
+  /** Writes more files into the bundle's directory (the dashboard's assets). */
+  readonly alongside?: (outputDir: string) => void;
 }
 
 /** Asset options that bundle `entry` locally; the asset's hash is the bundle's. */
@@ -58,6 +60,7 @@ export function localBundle(props: LocalBundleProps): AssetOptions & { readonly 
             logLevel: 'silent',
           });
           if (result.errors.length > 0) throw new Error(`esbuild could not bundle ${entryFromRoot}: ${result.errors.map((e) => e.text).join('; ')}`);
+          props.alongside?.(outputDir);
           return true;
         },
       },

@@ -30,6 +30,11 @@ export const MASTER_ROUTES: readonly ApiRoute[] = [
   { method: POST, path: '/api/v1' },
   { method: GET, path: '/master/state' },
   { method: GET, path: '/health' },
+  // A task's log read through the master (the dashboard's path to agents' logs).
+  { method: GET, path: '/api/v1/tasks/{framework}/{task}/logs' },
+  // The dashboard: its shell at / (which /{proxy+} does not match) and its hashed assets.
+  { method: GET, path: '/' },
+  { method: GET, path: '/dashboard/{file}' },
   // Jobs framework.
   { method: ANY, path: '/api/v1/jobs' },
   { method: ANY, path: '/api/v1/jobs/{proxy+}' },

@@ -21,6 +21,8 @@ export interface MasterFunctionProps {
   readonly reservedConcurrentExecutions?: number;
   /** A role name fixed in advance (peers name it in their queue policies). */
   readonly roleName?: string;
+  /** Files the bundle carries next to index.mjs (the API handler's dashboard assets). */
+  readonly alongside?: (outputDir: string) => void;
 }
 
 export class MasterFunction extends Construct {
@@ -40,7 +42,7 @@ export class MasterFunction extends Construct {
     this.role.addToPrincipalPolicy(
       new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [this.logGroup.logGroupArn] }),
     );
-    const { path, ...assetOptions } = localBundle({ entry: props.entry, outFile: 'index.mjs', sourceMap: true });
+    const { path, ...assetOptions } = localBundle({ entry: props.entry, outFile: 'index.mjs', sourceMap: true, ...(props.alongside ? { alongside: props.alongside } : {}) });
     this.fn = new lambda.Function(this, 'Function', {
       code: lambda.Code.fromAsset(path, assetOptions),
       handler: LAMBDA_HANDLER,

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { Aws, CfnOutput, Duration, Stack, Tags, type StackProps } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
@@ -15,6 +16,7 @@ import { gossipQueuePrefix, inboxDeadLetterQueueName, inboxQueueName, peerEndpoi
 import { API_HANDLER_ENTRY, DEFAULT_GOSSIP_RECEIVER_ENTRY } from './paths.js';
 import { CREDENTIALS_SECRET_ENV, RegionCredentials } from './region-credentials.js';
 import { RegionTable } from './region-table.js';
+import { buildDashboard } from '../../scripts/build-dashboard.js';
 
 // One region of Stratus: its table, gossip inbox, master functions (API handler, leader
 // tick, gossip receiver), HTTP API and agent groups. Peers are named by constructed ARNs and
@@ -101,6 +103,11 @@ export class RegionStack extends Stack {
         ...common,
         [ENV.credentialsSecret]: this.credentials.secret.secretArn,
         [ENV.tickFunction]: this.tick.fn.fn.functionName,
+      },
+      // The dashboard is served by this function from its own bundle (dashboard/ next to
+      // index.mjs): one origin with the API, no CORS, nothing to pay while nobody looks.
+      alongside: (dir) => {
+        buildDashboard(join(dir, 'dashboard'));
       },
     });
     this.receiver = new GossipReceiver(this, 'Gossip', {

@@ -90,6 +90,8 @@ export interface Task {
   readonly spec: TaskSpec;
   readonly state: TaskState;
   readonly status: TaskStatus;
+  /** The statuses before `status`, oldest first, the last STATUS_HISTORY_LIMIT (Mesos's Task.statuses). */
+  readonly previousStatuses?: readonly TaskStatus[];
   /** Set once a KILL was asked for; the agent sees it in its work. */
   readonly killRequestedAt?: number;
   readonly killGracePeriodMs?: number;
@@ -103,4 +105,12 @@ export interface Task {
   readonly epoch: number;
   readonly createdAt: number;
   readonly updatedAt: number;
+}
+
+/** How many earlier statuses a task keeps (for the state views and the dashboard's task page). */
+export const STATUS_HISTORY_LIMIT = 10;
+
+/** The task moved to `status`: its current status becomes history (bounded). */
+export function withStatus<T extends Task>(task: T, status: TaskStatus, now: number): T {
+  return { ...task, state: status.state, status, previousStatuses: [...(task.previousStatuses ?? []), task.status].slice(-STATUS_HISTORY_LIMIT), updatedAt: now };
 }

@@ -106,6 +106,26 @@ await describeWith(['aws'], 'bundled Lambda handlers from the synth output, on t
     expect(poll.statusCode, poll.body).toBe(200);
   });
 
+  it('the API handler bundle carries the dashboard: / and its hashed assets, open; its data needs the operator', async () => {
+    const get = (path: string, headers: Record<string, string> = {}): Promise<ApiGatewayV2Result> =>
+      invoke<ApiGatewayV2Result>('ApiHandler', { version: '2.0', rawPath: path, rawQueryString: '', headers, requestContext: { http: { method: 'GET', path } } });
+    const index = await get('/');
+    expect(index.statusCode, index.body).toBe(200);
+    expect(index.headers['Content-Type']).toBe('text/html; charset=utf-8');
+    const html = Buffer.from(index.body, index.isBase64Encoded ? 'base64' : 'utf8').toString('utf8');
+    const script = /src="(\/dashboard\/app-[A-Z0-9]{8}\.js)"/.exec(html)?.[1];
+    const style = /href="(\/dashboard\/app-[A-Z0-9]{8}\.css)"/.exec(html)?.[1];
+    expect(script && style, html).toBeTruthy();
+    const js = await get(script!);
+    expect(js.statusCode).toBe(200);
+    expect(js.headers['Content-Type']).toBe('text/javascript; charset=utf-8');
+    expect(js.headers['Cache-Control']).toContain('immutable');
+    expect((await get(style!)).headers['Content-Type']).toBe('text/css; charset=utf-8');
+    expect((await get('/', { 'if-none-match': index.headers.ETag! })).statusCode).toBe(304);
+    expect((await get('/dashboard/..%2Findex.mjs')).statusCode).toBe(404);
+    expect((await get('/master/state')).statusCode).toBe(401);
+  });
+
   it('the tick bundle takes the lease on that table and runs allocation rounds', async () => {
     // 8 s left: the tick leads for about 3 s (it keeps 5 s to hand the lease back).
     const result = await invoke<{ rounds: number; leader: boolean }>('LeaderTick', { source: 'aws.events', 'detail-type': 'Scheduled Event' }, 8_000);

@@ -56,7 +56,7 @@ describe('RegionStack per configured region', () => {
     t.resourceCountIs('AWS::ApiGatewayV2::Api', 1);
     t.resourceCountIs('AWS::ApiGatewayV2::Stage', 1);
     t.resourceCountIs('AWS::ApiGatewayV2::Integration', 1);
-    t.resourceCountIs('AWS::ApiGatewayV2::Route', 14);
+    t.resourceCountIs('AWS::ApiGatewayV2::Route', 17);
     t.resourceCountIs('AWS::ApiGatewayV2::Authorizer', 0);
     t.resourceCountIs('AWS::Logs::LogGroup', 3);
     t.resourceCountIs('AWS::SecretsManager::Secret', secrets);
@@ -124,6 +124,9 @@ describe('HTTP API', () => {
     'POST /api/v1',
     'GET /master/state',
     'GET /health',
+    'GET /api/v1/tasks/{framework}/{task}/logs',
+    'GET /',
+    'GET /dashboard/{file}',
     'ANY /api/v1/jobs',
     'ANY /api/v1/jobs/{proxy+}',
     'GET /api/v1/federation/services/{name}',

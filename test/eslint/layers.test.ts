@@ -40,6 +40,13 @@ describe('the layer rule', () => {
     expect(await layerErrors('src/jobs/planted.ts', "import { commands } from '../cli/commands/index.js';\nexport const x = commands;\n")).toEqual([expect.stringContaining('jobs may not import cli')]);
   });
 
+  it('lets the dashboard (TSX, browser code) import only the wire types', async () => {
+    expect(await layerErrors('src/dashboard/planted.tsx', "import { getTasks } from '../master-lambda/use-cases/operator-views.js';\nexport const x = <div>{String(getTasks)}</div>;\n")).toEqual([
+      expect.stringContaining('dashboard may not import master-lambda'),
+    ]);
+    expect(await layerErrors('src/dashboard/planted.tsx', "import type { ErrorBody } from '../wire/api-error.js';\nexport const x = (e: ErrorBody) => <p>{e.error}</p>;\n")).toEqual([]);
+  });
+
   it('lets composition roots import everything but what a Lambda bundle must not carry', async () => {
     expect(await layerErrors('src/cli/planted.ts', "import { createAgent } from '../agent/index.js';\nexport const x = createAgent;\n")).toEqual([]);
     expect(await layerErrors('src/master-lambda/lambda/planted.ts', "import { createLocalScalingProvider } from '../../autoscaler/index.js';\nexport const x = createLocalScalingProvider;\n")).toEqual([

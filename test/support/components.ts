@@ -1,4 +1,5 @@
 import { describe, it } from 'vitest';
+import { existsSync } from 'node:fs';
 import { request } from 'node:http';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { awsClientConfig } from '../../src/state/aws-config.js';
@@ -7,7 +8,7 @@ import { awsClientConfig } from '../../src/state/aws-config.js';
 // `describeWith`. With CI=true a missing component fails the run with a message naming it;
 // elsewhere the suite is skipped with that same message.
 
-export type Component = 'docker' | 'aws';
+export type Component = 'docker' | 'aws' | 'chromium';
 
 export interface Probe {
   readonly ok: boolean;
@@ -59,11 +60,20 @@ async function probeAws(): Promise<Probe> {
   }
 }
 
+/** The browser the dashboard tests drive (Debian's chromium; .ci/run installs it). */
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+async function probeChromium(): Promise<Probe> {
+  return existsSync(CHROMIUM)
+    ? { ok: true, message: `chromium at ${CHROMIUM}` }
+    : { ok: false, message: `chromium not found at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)` };
+}
+
 const probes = new Map<Component, Promise<Probe>>();
 export function probe(component: Component): Promise<Probe> {
   let p = probes.get(component);
   if (!p) {
-    p = component === 'docker' ? probeDocker() : probeAws();
+    p = component === 'docker' ? probeDocker() : component === 'chromium' ? probeChromium() : probeAws();
     probes.set(component, p);
   }
   return p;

@@ -3,6 +3,8 @@ import type { MasterContext } from '../master-context.js';
 import { agentRoute } from './agent-routes.js';
 import { eventsPoll, schedulerRoute } from './scheduler-routes.js';
 import { operatorRoute, stateEndpoint } from './operator-routes.js';
+import { mountDashboardRoutes } from './dashboard-routes.js';
+import { mountTaskLogRoutes } from './task-log-routes.js';
 
 // The master's own routes on a Router. Extensions (jobs, federation, autoscaler) mount theirs
 // on the same Router, so there is one table.
@@ -22,5 +24,7 @@ export function mountMasterRoutes(router: Router, ctx: MasterContext, options: M
   router.route('GET', '/master/state', (req) => stateEndpoint(ctx, req), { access: 'operator' });
   router.route('GET', '/state', (req) => stateEndpoint(ctx, req), { access: 'operator' });
   router.route('GET', '/health', async () => ({ status: 200, body: { ok: true } }));
+  mountTaskLogRoutes(router, ctx);
+  mountDashboardRoutes(router);
   return router;
 }

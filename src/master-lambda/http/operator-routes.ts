@@ -7,6 +7,7 @@ import { getAgents, getFrameworks, getQuota, getRoles, getTasks, getWeights, mas
 import { removeFramework } from '../use-cases/teardown.js';
 import { parseJsonBody } from '../../http/json-body.js';
 import type { HttpRequest, HttpResponse } from '../../http/types.js';
+import { conditionalJson } from '../../http/etag.js';
 
 // POST /api/v1 (Mesos v1 operator API, JSON) and GET /master/state. The router checks the
 // operator credential before these run (when authentication is on).
@@ -71,7 +72,8 @@ export async function operatorRoute(ctx: MasterContext, req: HttpRequest): Promi
   return { status: 200 };
 }
 
-export async function stateEndpoint(ctx: MasterContext, _req: HttpRequest): Promise<HttpResponse> {
+/** GET /master/state with a strong ETag: pollers that send If-None-Match get 304 while nothing changed. */
+export async function stateEndpoint(ctx: MasterContext, req: HttpRequest): Promise<HttpResponse> {
   const [s, lease] = await Promise.all([snapshot(ctx), ctx.registry.getLease()]);
-  return { status: 200, body: masterState(ctx, s, lease.holder ? { epoch: lease.epoch, holder: lease.holder } : { epoch: lease.epoch, holder: undefined }, startedAt) };
+  return conditionalJson(req, masterState(ctx, s, lease.holder ? { epoch: lease.epoch, holder: lease.holder } : { epoch: lease.epoch, holder: undefined }, startedAt));
 }

@@ -1,6 +1,6 @@
 import { canTransition, isTerminal } from '../../core/task-state.js';
 import type { Agent } from '../../core/agent.js';
-import type { Task, TaskStatus } from '../../core/task.js';
+import { withStatus, type Task, type TaskStatus } from '../../core/task.js';
 import type { Stored } from '../../state/registry.js';
 import { wireState, type StatusResponse, type StatusResult, type StatusUpdate } from '../../wire/agent-api.js';
 import { updateEvent, type SchedulerEvent } from '../codec/scheduler-event.js';
@@ -83,7 +83,7 @@ async function applyTaskUpdates(ctx: MasterContext, agentId: string, updates: re
       } else if (!canTransition(task.state, status.state)) {
         results.push({ result: 'rejected', message: `task cannot move from TASK_${task.state} to TASK_${status.state}` });
       } else {
-        task = { ...task, state: status.state, status, seenUuids: [...(task.seenUuids ?? []), u.uuid].slice(-SEEN_LIMIT), updatedAt: ctx.now() };
+        task = { ...withStatus(task, status, ctx.now()), seenUuids: [...(task.seenUuids ?? []), u.uuid].slice(-SEEN_LIMIT) };
         changed = true;
         events.push(updateEvent(task, status));
         results.push({ result: 'applied' });

@@ -1,5 +1,5 @@
 import type { Agent } from '../../core/agent.js';
-import type { Task, TaskStatus } from '../../core/task.js';
+import { withStatus, type Task, type TaskStatus } from '../../core/task.js';
 import { canTransition, isTerminal, type TaskState } from '../../core/task-state.js';
 import type { Stored } from '../../state/registry.js';
 import { failureEvent, updateEvent } from '../codec/scheduler-event.js';
@@ -19,7 +19,7 @@ export async function moveTask(ctx: MasterContext, task: Stored<Task>, state: Ta
     if (!t || t.state === state || !canTransition(t.state, state)) return false;
     const now = ctx.now();
     const status: TaskStatus = { state, source: 'SOURCE_MASTER', reason, message, timestamp: now / 1000 };
-    const tx = ctx.registry.transaction().putTask({ ...t, state, status, updatedAt: now }, { version: t.version });
+    const tx = ctx.registry.transaction().putTask(withStatus(t, status, now), { version: t.version });
     if (isTerminal(state)) {
       const agent = await ctx.registry.getAgent(t.agentId);
       if (agent) tx.putAgent({ ...agent, allocated: giveBack(agent.allocated, t.resources, 'agent.allocated') }, { version: agent.version });

@@ -1,7 +1,7 @@
 import type { Agent } from '../../core/agent.js';
 import type { Framework } from '../../core/framework.js';
 import type { Offer } from '../../core/offer.js';
-import { add, EMPTY, toSpec, type Resources } from '../../core/resources.js';
+import { add, dominantShare, EMPTY, toSpec, type Resources } from '../../core/resources.js';
 import type { RoleConfig } from '../../core/role.js';
 import type { Task } from '../../core/task.js';
 import { isTerminal } from '../../core/task-state.js';
@@ -47,7 +47,7 @@ export function encodeTask(t: Task): JsonObject {
     ...(t.spec.executorId ? { executor_id: { value: t.spec.executorId } } : {}),
     state: `TASK_${t.state}`,
     resources: json(encodeResources(t.resources, t.role)),
-    statuses: [encodeStatus(t, t.status)],
+    statuses: [...(t.previousStatuses ?? []), t.status].map((x) => encodeStatus(t, x)),
     status_update_state: `TASK_${t.status.state}`,
     ...(t.status.uuid ? { status_update_uuid: t.status.uuid } : {}),
     ...(t.spec.labels ? { labels: recordToLabels(t.spec.labels)! } : {}),
@@ -202,8 +202,18 @@ export function masterState(ctx: MasterContext, s: Snapshot, leader: { epoch: nu
     state: `TASK_${t.state}`,
     role: t.role,
     resources: flatResources(t.resources),
-    statuses: [{ state: `TASK_${t.status.state}`, timestamp: t.status.timestamp }],
+    statuses: [...(t.previousStatuses ?? []), t.status].map((x) => ({
+      state: `TASK_${x.state}`,
+      timestamp: x.timestamp,
+      ...(x.reason ? { reason: `REASON_${x.reason}` } : {}),
+      ...(x.message ? { message: x.message } : {}),
+      ...(x.healthy !== undefined ? { healthy: x.healthy } : {}),
+    })),
   });
+  // DRF as the allocator sees it: what a client holds (allocated + offered) over the region's total.
+  const regionTotal = sum(live.filter((a) => a.reachability === 'REACHABLE'), (a) => a.total);
+  const heldBy = (role: string): Resources =>
+    add(sum(s.tasks.filter((t) => !isTerminal(t.state) && t.role === role), (t) => t.resources), sum(s.offers.filter((o) => o.role === role), (o) => o.resources));
   const fwJson = (f: Framework): JsonObject => {
     const mine = s.tasks.filter((t) => t.frameworkId === f.id);
     const offers = s.offers.filter((o) => o.frameworkId === f.id);
@@ -227,6 +237,8 @@ export function masterState(ctx: MasterContext, s: Snapshot, leader: { epoch: nu
       used_resources: flatResources(used),
       offered_resources: flatResources(offered),
       resources: flatResources(add(used, offered)),
+      // Stratus addition: the framework's dominant share of the region (DRF, unweighted).
+      dominant_share: dominantShare(add(used, offered), regionTotal),
     };
   };
   return {
@@ -258,5 +270,11 @@ export function masterState(ctx: MasterContext, s: Snapshot, leader: { epoch: nu
     frameworks: s.frameworks.filter((f) => f.removedAt === undefined).map(fwJson),
     completed_frameworks: s.frameworks.filter((f) => f.removedAt !== undefined).map(fwJson),
     unregistered_frameworks: [],
+    // Stratus addition: each role's weight and weighted dominant share, the DRF sorter's key.
+    roles: knownRoles(s).map((name) => {
+      const weight = s.roles.find((r) => r.name === name)?.weight ?? 1;
+      const share = dominantShare(heldBy(name), regionTotal);
+      return { name, weight, dominant_share: share, weighted_share: share / weight, frameworks: s.frameworks.filter((f) => f.removedAt === undefined && f.info.roles.includes(name)).map((f) => f.id) };
+    }),
   };
 }
