@@ -3,11 +3,13 @@ import { ForbiddenError, NotFoundError, ValidationError } from '../core/errors.j
 import { isValidId, type FrameworkId, type TaskId } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
 import { serve, type RunningServer } from '../http/node-server.js';
+import { prometheusResponse } from '../http/prometheus.js';
 import { Router } from '../http/router.js';
 import { json } from '../http/types.js';
 import { parse } from '../wire/validate.js';
 import type { LogRead, LogStream, TaskRef } from './containerizer/containerizer.js';
 import type { ReaderGrant } from './reader-access.js';
+import type { AgentMetrics } from './metrics.js';
 
 // The agent's own HTTP API (Mesos agents serve theirs on port 5051), on the shared router:
 //   GET /health                                     200 when healthy, 503 when not (JSON either way)
@@ -24,6 +26,8 @@ export interface AgentEndpointSource {
   logs(ref: TaskRef, stream: LogStream, tailBytes: number | undefined): Promise<LogRead>;
   /** What the caller with this Authorization header may read of these frameworks' tasks. */
   authorize(authorization: string | undefined, frameworkIds: readonly string[]): Promise<ReaderGrant>;
+  /** GET /metrics and /metrics/snapshot, for an operator (as the master's). */
+  readonly metrics?: AgentMetrics;
 }
 
 export type RunningEndpoint = RunningServer;
@@ -73,6 +77,21 @@ export function agentRoutes(source: AgentEndpointSource, log: Logger): Router {
       raw: read.data,
     };
   });
+  const metrics = source.metrics;
+  if (metrics) {
+    const operatorOnly = async (authorization: string | undefined): Promise<void> => {
+      if (!(await source.authorize(authorization, [])).operator) throw new ForbiddenError("an agent's metrics are for operators", 'authorization');
+    };
+    router.route('GET', '/metrics', async (req) => {
+      await operatorOnly(req.headers.authorization);
+      metrics.refresh();
+      return prometheusResponse(metrics.registry);
+    });
+    router.route('GET', '/metrics/snapshot', async (req) => {
+      await operatorOnly(req.headers.authorization);
+      return json(200, metrics.snapshot());
+    });
+  }
   return router;
 }
 

@@ -16,6 +16,7 @@ import { MasterClient } from './master-client.js';
 import { MasterSession } from './master-session.js';
 import { checkAgentOptions, resolveAgent, type AgentOptions, type ResolvedAgent } from './options.js';
 import { StatusJournal, type TaskKeyed } from './status-journal.js';
+import { AgentMetrics } from './metrics.js';
 import { StatusUpdateManager } from './status-update-manager.js';
 import { isTerminalUpdateState, taskRefOf, toStatusUpdate } from './status-update.js';
 import { WorkDir } from './work-dir.js';
@@ -103,6 +104,8 @@ class StratusAgent implements AgentDaemon {
   private readonly recovering = new Set<Containerizer>();
   /** Tasks the master wants gone that no recovered containerizer has shown yet. */
   private readonly orphanKills = new Set<string>();
+  /** GET /metrics and /metrics/snapshot on the agent endpoint. */
+  readonly metrics: AgentMetrics;
 
   constructor(private readonly options: AgentOptions) {
     this.log = options.log ?? createLogger('stratus-agent');
@@ -129,6 +132,17 @@ class StratusAgent implements AgentDaemon {
       pauseUpdates: () => this.updates?.pause(),
       resumeUpdates: () => this.updates?.resume(),
       emit: (event) => this.emit(event),
+    });
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the metrics read the live agent
+    const agent = this;
+    this.metrics = new AgentMetrics({
+      get registered() {
+        return agent.registered;
+      },
+      tasks: () => this.tasks(),
+      pendingUpdates: () => this.pendingUpdates(),
+      total: () => this.resolved?.resources,
+      subscribe: (l) => this.subscribe(l),
     });
     this.work = new WorkLoop({
       client: this.client,

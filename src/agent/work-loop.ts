@@ -135,7 +135,7 @@ export class WorkLoop {
     this.o.emit({
       type: 'work',
       at: performance.now(),
-      launch: work.launch.map((l) => ({ framework_id: l.framework_id, task_id: l.task_id })),
+      launch: work.launch.map((l) => ({ framework_id: l.framework_id, task_id: l.task_id, resources: l.resources as Resources })),
       kill: work.kill.map((k) => ({ framework_id: k.framework_id, task_id: k.task_id })),
       acks: work.acks.length,
     });

@@ -25,6 +25,7 @@ export async function attachAutoscaler(master: ExtensibleMaster, options: Attach
   const autoscaler = new AutoscalerController({ log: master.ctx.log.child({ component: 'autoscaler' }), ...rest });
   if (rulesFile !== undefined) await applyAutoscalerRulesFile(autoscaler, master.registry, rulesFile);
   master.addDuty(autoscalerDuty(autoscaler, { wait: wait ?? false }));
+  master.ctx.metrics.observeAutoscaler(() => autoscaler.metrics);
   if (routes !== false) autoscalerRoutes(master.api, autoscaler, master.registry);
   return autoscaler;
 }

@@ -82,6 +82,8 @@ export function attachFederation(master: ExtensibleMaster, options: AttachFedera
         ...(options.jobsConfig ? { config: options.jobsConfig } : {}),
       }))
     : undefined;
+  // The master's /metrics counts this gossip's digests.
+  master.ctx.metrics.observeGossip(() => ({ sent: gossip.stats.sentMessages, received: gossip.stats.received, dropped: gossip.stats.droppedTotal }));
   if (options.run !== 'leader-duties') {
     gossipRoutes(master.api, gossip);
     if (controller) federatedJobsRoutes(master.api, controller);

@@ -21,13 +21,24 @@ interface Route {
   readonly names: readonly string[];
   readonly handler: RouteHandler;
   readonly access: Access;
+  readonly path: string;
 }
+
+/** What a request came to: the route (as mounted, e.g. '/api/v1/agents/:agent/:action') and its params. */
+export interface RouteMatch {
+  route?: string;
+  params?: Record<string, string>;
+}
+
+/** Told of every request once answered (metrics): the match, if any, the status and the handling time. */
+export type RequestObserver = (req: HttpRequest, match: RouteMatch, status: number, seconds: number) => void;
 
 export interface RouterOptions {
   readonly authenticator?: Authenticator;
   /** Larger bodies get 413. Default 1 MiB. */
   readonly maxBodyBytes?: number;
   readonly log: Logger;
+  readonly observe?: RequestObserver;
 }
 
 export class Router {
@@ -35,11 +46,13 @@ export class Router {
   readonly auth: Authenticator;
   readonly maxBodyBytes: number;
   readonly log: Logger;
+  private readonly observe: RequestObserver | undefined;
 
   constructor(options: RouterOptions) {
     this.auth = options.authenticator ?? openAccess;
     this.maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
     this.log = options.log;
+    this.observe = options.observe;
   }
 
   /** Adds a route; `:name` matches one path segment, `:name(a|b)` one of the given words. */
@@ -49,11 +62,24 @@ export class Router {
       names.push(name);
       return alt ? `(${alt})` : '([^/]+)';
     });
-    this.routes.push({ method, pattern: new RegExp(`^${source}/?$`), names, handler, access: options.access ?? 'open' });
+    this.routes.push({ method, pattern: new RegExp(`^${source}/?$`), names, handler, access: options.access ?? 'open', path });
     return this;
   }
 
   async handle(req: HttpRequest): Promise<HttpResponse> {
+    if (!this.observe) return this.dispatch(req, {});
+    const start = performance.now();
+    const match: RouteMatch = {};
+    const res = await this.dispatch(req, match);
+    try {
+      this.observe(req, match, res.status, (performance.now() - start) / 1000);
+    } catch (e) {
+      this.log.warn('request observer threw', { error: e });
+    }
+    return res;
+  }
+
+  private async dispatch(req: HttpRequest, match: RouteMatch): Promise<HttpResponse> {
     try {
       if (Buffer.byteLength(req.body) > this.maxBodyBytes) {
         throw new ApiError(413, `the request body is larger than ${this.maxBodyBytes} bytes`, 'body');
@@ -74,6 +100,8 @@ export class Router {
             throw new ApiError(400, `the path segment '${m[i + 1]!.slice(0, 64)}' is not valid percent-encoding`, 'path');
           }
         });
+        match.route = r.path;
+        match.params = params;
         await authorize(this.auth, r.access, req);
         return await r.handler(req, params);
       }

@@ -128,7 +128,9 @@ export class LeaderLoop {
       await this.checkElection();
       for (const duty of this.duties) await duty(this.ctx, epoch);
       if (this.ctx.now() >= this.nextOfferExpiry) await expireOffers(this.ctx, epoch);
+      const started = performance.now();
       const stats = await runAllocationRound(this.ctx, epoch, this.ctx.registry.store.consistentIndexes ? undefined : this.recentOffers);
+      this.ctx.metrics.allocationRoundDone((performance.now() - started) / 1000);
       this.stats.rounds++;
       this.stats.offers += stats.offers;
       this.nextOfferExpiry = stats.nextOfferExpiry;

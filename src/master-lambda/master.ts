@@ -4,9 +4,12 @@ import { Router } from '../http/router.js';
 import type { ItemStore } from '../state/item-store.js';
 import { LeaderLease } from '../state/leader-lease.js';
 import { MemoryItemStore } from '../state/memory-item-store.js';
+import { ObservedItemStore } from '../state/observed-item-store.js';
 import { Registry } from '../state/registry.js';
 import { masterConfig, type MasterConfig } from './config.js';
 import { mountMasterRoutes } from './http/master-routes.js';
+import { mountMetricsRoutes } from './http/metrics-routes.js';
+import { callLabel, MasterMetrics } from './metrics.js';
 import { LeaderLoop, type LeaderDuty } from './leader-loop.js';
 import type { ExtensibleMaster } from './extension.js';
 import type { MasterContext } from './master-context.js';
@@ -45,20 +48,30 @@ export class Master implements ExtensibleMaster {
   constructor(options: MasterOptions = {}) {
     const config = masterConfig(options.config);
     const now = options.now ?? Date.now;
-    this.registry = new Registry(options.store ?? new MemoryItemStore(), undefined, now);
+    const metrics = new MasterMetrics(now);
+    // Every store request is counted (and timed) at the adapter boundary.
+    this.registry = new Registry(new ObservedItemStore(options.store ?? new MemoryItemStore(), metrics.storeObserver), undefined, now);
     this.ctx = {
       registry: this.registry,
       config,
       notifier: options.notifier ?? new InProcessNotifier(),
       log: options.log ?? createLogger('stratus-master'),
       now,
+      metrics,
     };
     this.api = mountMasterRoutes(
-      new Router({ log: this.ctx.log, maxBodyBytes: config.maxBodyBytes, ...(options.authenticator ? { authenticator: options.authenticator } : {}) }),
+      new Router({
+        log: this.ctx.log,
+        maxBodyBytes: config.maxBodyBytes,
+        ...(options.authenticator ? { authenticator: options.authenticator } : {}),
+        observe: (req, match, status, seconds) => metrics.apiRequest(callLabel(req, match), status, seconds),
+      }),
       this.ctx,
       { canStream: options.canStream ?? true },
     );
+    mountMetricsRoutes(this.api, this.ctx);
     this.lease = new LeaderLease(this.registry.store, { durationMs: config.leaseDurationMs, ...(options.holderId ? { holderId: options.holderId } : {}) });
+    metrics.isLeader = () => this.lease.isLeader();
     // Core leader duties (health timeouts, failover expiry, drains) come first, then extensions.
     this.agentHealth = new AgentHealth();
     this.frameworkFailover = new FrameworkFailover();

@@ -20,6 +20,7 @@ export const OPERATOR_CALLS = [
   'REACTIVATE_AGENT',
   'MARK_AGENT_GONE',
   'TEARDOWN',
+  'GET_METRICS',
 ] as const;
 
 const scalarMap = userRecord(z.string(), z.object({ value: finiteNumber }));
@@ -56,6 +57,8 @@ export const operatorCallSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('REACTIVATE_AGENT'), reactivate_agent: agentRef }),
   z.object({ type: z.literal('MARK_AGENT_GONE'), mark_agent_gone: agentRef }),
   z.object({ type: z.literal('TEARDOWN'), teardown: z.object({ framework_id: idValue }) }),
+  // Mesos lets the caller bound how long the metrics may take; the figures here come at once.
+  z.object({ type: z.literal('GET_METRICS'), get_metrics: z.object({ timeout: z.object({ nanoseconds: z.number().int().min(0) }).optional() }).optional() }),
 ]);
 export type OperatorCall = z.output<typeof operatorCallSchema>;
 

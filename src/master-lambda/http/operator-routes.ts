@@ -5,6 +5,7 @@ import type { MasterContext } from '../master-context.js';
 import { drainAgent, markGoneByOperator, setAgentActive, updateQuota, updateWeights } from '../use-cases/operator-actions.js';
 import { getAgents, getFrameworks, getQuota, getRoles, getTasks, getWeights, masterState, snapshot } from '../use-cases/operator-views.js';
 import { removeFramework } from '../use-cases/teardown.js';
+import { metricsSnapshot } from './metrics-routes.js';
 import { parseJsonBody } from '../../http/json-body.js';
 import type { HttpRequest, HttpResponse } from '../../http/types.js';
 import { conditionalJson } from '../../http/etag.js';
@@ -62,6 +63,10 @@ export async function operatorRoute(ctx: MasterContext, req: HttpRequest): Promi
     case 'MARK_AGENT_GONE':
       await markGoneByOperator(ctx, call);
       break;
+    case 'GET_METRICS': {
+      const figures = await metricsSnapshot(ctx);
+      return answer('get_metrics', { metrics: Object.entries(figures).map(([name, value]) => ({ name, value })) });
+    }
     case 'TEARDOWN': {
       const fw = await ctx.registry.getFramework(call.teardown.framework_id.value);
       if (!fw || fw.removedAt !== undefined) throw new NotFoundError(`framework ${call.teardown.framework_id.value} is not registered`, 'teardown.framework_id');

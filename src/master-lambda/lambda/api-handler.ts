@@ -9,6 +9,7 @@ import { storeFromEnv } from '../../state/store-from-env.js';
 import { InProcessNotifier } from '../notifier.js';
 import { Master } from '../master.js';
 import { authenticatorForRegion } from './credentials-secret.js';
+import { domainTotals, LambdaMetrics, withMetrics } from './emf.js';
 import { recordRegionApiUrl } from './region-api-url.js';
 import { TickTriggerNotifier } from './tick-trigger.js';
 
@@ -86,12 +87,21 @@ export async function handleApiGatewayEvent(m: Master, event: ApiGatewayV2Event)
   };
 }
 
+let emf: LambdaMetrics | undefined;
+
 export async function handler(event: ApiGatewayV2Event): Promise<ApiGatewayV2Result> {
   const { master: m, trigger } = await containerMaster();
-  await recordRegionApiUrl(m.registry, event.requestContext);
-  try {
-    return await handleApiGatewayEvent(m, event);
-  } finally {
-    await trigger?.flush();
-  }
+  emf ??= new LambdaMetrics('api');
+  return withMetrics(
+    emf,
+    async () => {
+      await recordRegionApiUrl(m.registry, event.requestContext);
+      try {
+        return await handleApiGatewayEvent(m, event);
+      } finally {
+        await trigger?.flush();
+      }
+    },
+    () => domainTotals(m.ctx.metrics),
+  );
 }

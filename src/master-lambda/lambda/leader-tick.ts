@@ -7,6 +7,7 @@ import { attachFederationFromEnv } from '../../federation/env.js';
 import { storeFromEnv } from '../../state/store-from-env.js';
 import { Master } from '../master.js';
 import { regionApiUrl } from './region-api-url.js';
+import { domainTotals, LambdaMetrics, withMetrics } from './emf.js';
 
 // The scheduled / triggered Lambda: contends for the leader lease and, while leader, runs
 // the leader's duties (allocation rounds, offer and health timeouts) every interval for most
@@ -52,9 +53,13 @@ export async function tickMaster(env: NodeJS.ProcessEnv = process.env): Promise<
   return m;
 }
 
+let emf: LambdaMetrics | undefined;
+
 export async function handler(_event: unknown, context?: TickContext): Promise<{ rounds: number; leader: boolean }> {
   master ??= tickMaster();
+  const m = await master;
+  emf ??= new LambdaMetrics('tick');
   // Leave time to release the lease before Lambda stops the invocation.
   const budget = Math.max(1000, (context?.getRemainingTimeInMillis() ?? 60_000) - 5_000);
-  return runTick(await master, budget);
+  return withMetrics(emf, () => runTick(m, budget), () => domainTotals(m.ctx.metrics));
 }

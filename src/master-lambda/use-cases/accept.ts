@@ -164,6 +164,9 @@ export async function accept(ctx: MasterContext, framework: Stored<Framework>, c
       if (e instanceof FencedError) return dropAll(ctx, framework, requested, [], 'the offers were made by a previous leader and are no longer valid', now);
       throw e;
     }
+    ctx.metrics.offer('accepted', framework.id, live.length);
+    for (const _ of launching) ctx.metrics.taskStatus({ state: 'STAGING', source: 'SOURCE_MASTER' });
+    for (const _ of errors) ctx.metrics.taskStatus({ state: 'ERROR', source: 'SOURCE_MASTER', reason: 'TASK_INVALID' });
     ctx.notifier.notify(`agent:${agent.id}`);
     ctx.notifier.notify(`framework:${framework.id}`);
     ctx.notifier.notify('allocation');
@@ -193,6 +196,7 @@ async function dropAll(
     framework.id,
     dropped.map((r) => updateEvent({ taskId: r.decoded.taskId, agentId: r.decoded.agentId as AgentId }, masterStatus('DROPPED', 'INVALID_OFFERS', why, now))),
   );
+  for (const _ of dropped) ctx.metrics.taskStatus({ state: 'DROPPED', source: 'SOURCE_MASTER', reason: 'INVALID_OFFERS' });
   if (live.length) await releaseOffers(ctx, live, { rescind: false });
   ctx.log.info('accept dropped', { frameworkId: framework.id, why, tasks: dropped.length });
   return { launched: [], errors: [], dropped: dropped.map((r) => r.decoded.taskId) };

@@ -68,6 +68,7 @@ async function applyTaskUpdates(ctx: MasterContext, agentId: string, updates: re
     let changed = false;
     const events: SchedulerEvent[] = [];
     const results: Result[] = [];
+    const applied: TaskStatus[] = [];
     for (const u of updates) {
       const status = statusOf(u);
       if (task.pendingAcks.includes(u.uuid)) {
@@ -85,6 +86,7 @@ async function applyTaskUpdates(ctx: MasterContext, agentId: string, updates: re
       } else {
         task = { ...withStatus(task, status, ctx.now()), seenUuids: [...(task.seenUuids ?? []), u.uuid].slice(-SEEN_LIMIT) };
         changed = true;
+        applied.push(status);
         events.push(updateEvent(task, status));
         results.push({ result: 'applied' });
       }
@@ -98,6 +100,7 @@ async function applyTaskUpdates(ctx: MasterContext, agentId: string, updates: re
     // The task's resources return to the agent's free pool.
     if (agent) tx.putAgent({ ...agent, allocated: giveBack(agent.allocated, task.resources, 'agent.allocated') }, { version: agent.version });
     await tx.commit();
+    for (const s of applied) ctx.metrics.taskStatus(s);
     if (ended) ctx.notifier.notify('allocation');
     return results;
   });

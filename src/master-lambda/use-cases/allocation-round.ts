@@ -154,6 +154,7 @@ export async function runAllocationRound(
       }
       recent?.add(offers);
       made += offers.length;
+      ctx.metrics.offer('sent', frameworkId, offers.length);
       for (const o of offers) nextOfferExpiry = Math.min(nextOfferExpiry, o.expiresAt);
     }
     ctx.notifier.notify(`framework:${frameworkId}`);

@@ -26,6 +26,7 @@ export async function moveTask(ctx: MasterContext, task: Stored<Task>, state: Ta
     }
     await addEvents(ctx, tx, new Map([[t.frameworkId, [updateEvent(t, status)]]]));
     await tx.commit();
+    ctx.metrics.taskStatus(status);
     ctx.notifier.notify(`framework:${t.frameworkId}`);
     return true;
   });

@@ -18,7 +18,9 @@ export async function decline(ctx: MasterContext, framework: Stored<Framework>, 
   });
   // Unknown offers (already rescinded or accepted) are ignored, as Mesos does.
   const live = offers.filter((o): o is Stored<Offer> => o !== undefined);
-  return releaseOffers(ctx, live, { rescind: false, ...(refuseSeconds > 0 ? { filterUntil: ctx.now() + refuseSeconds * 1000 } : {}) });
+  const declined = await releaseOffers(ctx, live, { rescind: false, ...(refuseSeconds > 0 ? { filterUntil: ctx.now() + refuseSeconds * 1000 } : {}) });
+  ctx.metrics.offer('declined', framework.id, declined);
+  return declined;
 }
 
 function checkRoles(framework: Framework, roles: readonly string[] | undefined, field: string): readonly string[] {

@@ -49,6 +49,7 @@ export async function releaseOffers(ctx: MasterContext, offers: readonly Offer[]
       if (agent) tx.putAgent({ ...agent, offered: giveBack(agent.offered, returned, 'agent.offered') }, { version: agent.version });
       for (const id of await addEvents(ctx, tx, events)) touched.add(id);
       await tx.commit();
+      if (options.rescind) for (const o of live) ctx.metrics.offer('rescinded', o.frameworkId);
       return live.length;
     });
   }
