@@ -182,7 +182,15 @@ await describeWith(['aws'], 'federated jobs: three regions on moto (SQS + Dynamo
     const t0 = Date.now();
     c.transport.cut = false;
     for (const o of ['a', 'b'] as const) await next(t0, digestFrom(o, 'c'), patience(10 * INTERVAL), `${o} to hear from c again`);
-    expect((await region('a').gossip.peers()).find((p) => p.name === 'c')).toMatchObject({ state: 'alive', incarnation });
+    // Hearing one digest is not yet being judged alive everywhere (a and b write the peer record
+    // and re-judge its age in their own rounds): wait for a's view, then check the incarnation.
+    const back = await waitUntil(
+      async () => (await region('a').gossip.peers()).find((p) => p.name === 'c' && p.state === 'alive'),
+      patience(10 * INTERVAL),
+      'a to judge c alive again',
+      50,
+    );
+    expect(back).toMatchObject({ state: 'alive', incarnation });
     const settled = await waitCounts(masters, 'web', (n) => n.a === 2 && n.b === 1 && n.c === 2, patience((HAND_BACK + 20) * INTERVAL), 'the hand-back');
     expect(settled).toEqual({ a: 2, b: 1, c: 2 });
     expect(Date.now() - t0).toBeGreaterThanOrEqual(HAND_BACK * INTERVAL);
