@@ -14,7 +14,7 @@ export const mesosResource = z.object({
   name: z.string().min(1).max(64),
   type: z.enum(['SCALAR', 'RANGES', 'SET', 'TEXT']).optional(),
   scalar: z.object({ value: finiteNumber }).optional(),
-  ranges: z.object({ range: z.array(range).max(1024) }).optional(),
+  ranges: z.object({ range: z.array(range).max(1024).default([]) }).optional(),
   role: z.string().optional(),
   allocation_info: z.object({ role: z.string().optional() }).optional(),
   reservations: z.array(z.unknown()).optional(),

@@ -82,7 +82,9 @@ export class StreamingFramework {
       signal: this.abort.signal,
     });
     if (res.status !== 200) throw new Error(`SUBSCRIBE failed: ${res.status} ${await res.text()}`);
-    if (res.headers.get('content-type') !== 'application/recordio') throw new Error(`expected a RecordIO stream, got ${res.headers.get('content-type')}`);
+    // Asked with Accept: application/json, a Mesos 1.x master streams RecordIO-framed JSON
+    // records under Content-Type application/json (a poll answer fails the first read below).
+    if (res.headers.get('content-type') !== 'application/json') throw new Error(`expected a stream of JSON records, got ${res.headers.get('content-type')}`);
     this.streamId = res.headers.get('mesos-stream-id') ?? '';
     const events = readRecordIO(res.body!);
     const first = await events.next();

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ValidationError } from '../../core/errors.js';
-import { finiteNumber, idValue, parse, userRecord } from '../../wire/validate.js';
+import { finiteNumber, idValue, parse, userRecord, withoutNulls } from '../../wire/validate.js';
 
 // The Mesos v1 operator Call (POST /api/v1), the calls Stratus implements.
 
@@ -62,7 +62,8 @@ export const operatorCallSchema = z.discriminatedUnion('type', [
 ]);
 export type OperatorCall = z.output<typeof operatorCallSchema>;
 
-export function parseOperatorCall(body: unknown): OperatorCall {
+export function parseOperatorCall(json: unknown): OperatorCall {
+  const body = withoutNulls(json);
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ValidationError('the body must be a JSON object (a Mesos v1 operator Call)', 'body');
   const type = (body as { type?: unknown }).type;
   if (typeof type !== 'string') throw new ValidationError('type must be an operator call type such as "GET_STATE"', 'type');

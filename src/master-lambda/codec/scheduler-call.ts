@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ValidationError } from '../../core/errors.js';
-import { finiteNumber, idValue, labels, parse } from '../../wire/validate.js';
+import { finiteNumber, idValue, labels, parse, withoutNulls } from '../../wire/validate.js';
 import { killPolicy, taskInfo } from './task-info.js';
 
 // The Mesos v1 scheduler Call (JSON). Calls Stratus does not implement are refused by name
@@ -53,7 +53,7 @@ const roleList = z.array(z.string().max(255)).max(64);
 
 const operation = z.object({
   type: z.string(),
-  launch: z.object({ task_infos: z.array(z.unknown()).max(128) }).optional(),
+  launch: z.object({ task_infos: z.array(z.unknown()).max(128).default([]) }).optional(),
   launch_group: z
     .object({
       executor: z.object({ executor_id: idValue }).passthrough(),
@@ -101,7 +101,7 @@ export const schedulerCallSchema = z.discriminatedUnion('type', [
     framework_id: idValue,
     message: z.object({ agent_id: idValue, executor_id: idValue, data: z.string().max(1 << 20) }),
   }),
-  z.object({ type: z.literal('REQUEST'), framework_id: idValue, request: z.object({ requests: z.array(z.unknown()) }).optional() }),
+  z.object({ type: z.literal('REQUEST'), framework_id: idValue, request: z.object({ requests: z.array(z.unknown()).default([]) }).optional() }),
   z.object({
     type: z.literal('UPDATE_FRAMEWORK'),
     framework_id: idValue,
@@ -112,7 +112,8 @@ export type SchedulerCall = z.output<typeof schedulerCallSchema>;
 
 export { taskInfo };
 
-export function parseSchedulerCall(body: unknown): SchedulerCall {
+export function parseSchedulerCall(json: unknown): SchedulerCall {
+  const body = withoutNulls(json);
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new ValidationError('the body must be a JSON object (a Mesos v1 scheduler Call)', 'body');
   }

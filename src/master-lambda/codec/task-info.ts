@@ -9,7 +9,7 @@ import { finiteNumber, idValue, int64, labels, labelsToRecord, parse } from '../
 // Mesos's TaskInfo (JSON) -> the launch contract the agent understands (TaskSpec).
 
 const environment = z.object({
-  variables: z.array(z.object({ name: z.string().min(1).max(1024), value: z.string().max(65536).optional(), type: z.enum(['VALUE', 'SECRET', 'UNKNOWN']).optional() })).max(1024),
+  variables: z.array(z.object({ name: z.string().min(1).max(1024), value: z.string().max(65536).optional(), type: z.enum(['VALUE', 'SECRET', 'UNKNOWN']).optional() })).max(1024).default([]),
 });
 
 export const commandInfo = z.object({
@@ -56,7 +56,7 @@ export const killPolicy = z.object({ grace_period: z.object({ nanoseconds: int64
 const discovery = z.object({
   visibility: z.enum(['FRAMEWORK', 'CLUSTER', 'EXTERNAL']).optional(),
   name: z.string().min(1).max(255).optional(),
-  ports: z.object({ ports: z.array(z.object({ number: z.number().int().min(0).max(65535), name: z.string().max(255).optional(), protocol: z.string().max(32).optional() })).max(64) }).optional(),
+  ports: z.object({ ports: z.array(z.object({ number: z.number().int().min(0).max(65535), name: z.string().max(255).optional(), protocol: z.string().max(32).optional() })).max(64).default([]) }).optional(),
 });
 
 export const taskInfo = z.object({
@@ -190,4 +190,15 @@ export function decodeTaskInfo(value: unknown, field: string): DecodedTask {
     ...(t.executor ? { executorId: executorId(t.executor.executor_id.value, `${field}.executor.executor_id.value`) } : {}),
   };
   return { taskId: tid, agentId: aid, resources: res, spec };
+}
+
+const taskRefSchema = z.object({ task_id: idValue, agent_id: idValue });
+
+/**
+ * A TaskInfo's ids alone. A task whose ids read but whose rest is invalid or unsupported is
+ * answered per task (TASK_ERROR), as Mesos does; without readable ids the call itself is refused.
+ */
+export function decodeTaskRef(value: unknown, field: string): { readonly taskId: TaskId; readonly agentId: AgentId } {
+  const t = parse(taskRefSchema, value, field);
+  return { taskId: taskId(t.task_id.value, `${field}.task_id.value`), agentId: agentId(t.agent_id.value, `${field}.agent_id.value`) };
 }

@@ -5,6 +5,7 @@ import { eventsPoll, schedulerRoute } from './scheduler-routes.js';
 import { operatorRoute, stateEndpoint } from './operator-routes.js';
 import { mountDashboardRoutes } from './dashboard-routes.js';
 import { mountTaskLogRoutes } from './task-log-routes.js';
+import { versionRoute } from './version-route.js';
 
 // The master's own routes on a Router. Extensions (jobs, federation, autoscaler) mount theirs
 // on the same Router, so there is one table.
@@ -23,6 +24,8 @@ export function mountMasterRoutes(router: Router, ctx: MasterContext, options: M
   router.route('POST', '/api/v1', (req) => operatorRoute(ctx, req), { access: 'operator' });
   router.route('GET', '/master/state', (req) => stateEndpoint(ctx, req), { access: 'operator' });
   router.route('GET', '/state', (req) => stateEndpoint(ctx, req), { access: 'operator' });
+  router.route('GET', '/version', versionRoute);
+  router.route('GET', '/master/version', versionRoute);
   router.route('GET', '/health', async () => ({ status: 200, body: { ok: true } }));
   mountTaskLogRoutes(router, ctx);
   mountDashboardRoutes(router);

@@ -13,6 +13,7 @@ import { subscribe } from '../use-cases/subscribe.js';
 import { removeFramework } from '../use-cases/teardown.js';
 import { updateFramework } from '../use-cases/update-framework.js';
 import type { Authenticator } from '../../http/auth.js';
+import { requireJsonAccepted, requireJsonBody, streamHeaders } from '../../http/content-negotiation.js';
 import { parseJsonBody } from '../../http/json-body.js';
 import type { HttpRequest, HttpResponse } from '../../http/types.js';
 
@@ -30,18 +31,23 @@ export interface SchedulerRouteOptions {
 
 export async function schedulerRoute(ctx: MasterContext, auth: Authenticator, req: HttpRequest, options: SchedulerRouteOptions): Promise<HttpResponse> {
   const caller = await auth.framework(req);
+  // As Mesos: a body that is not JSON is 415, an Accept that allows no JSON answer is 406,
+  // both before the call is read or changes anything.
+  requireJsonBody(req);
   const call = parseSchedulerCall(parseJsonBody(req));
+  const poll = call.type === 'SUBSCRIBE' && (!options.canStream || req.headers[EVENT_MODE_HEADER] === 'poll');
+  const recordHeaders = call.type === 'SUBSCRIBE' && !poll ? streamHeaders(req) : undefined;
+  if (!recordHeaders) requireJsonAccepted(req);
   if (call.type === 'SUBSCRIBE') {
     const sub = await subscribe(ctx, call, caller);
     const headers = { 'Mesos-Stream-Id': sub.streamId };
-    const poll = !options.canStream || req.headers[EVENT_MODE_HEADER] === 'poll';
     if (poll) return { status: 200, headers, body: { events: [sub.subscribed.body], cursor: sub.cursor, framework_id: { value: sub.framework.id } } };
     const signal = req.signal ?? new AbortController().signal;
     async function* records(): AsyncGenerator<import('../../core/json.js').JsonObject> {
       yield sub.subscribed.body;
       yield* streamEvents(ctx, sub.framework.id, sub.streamId, sub.cursor, signal);
     }
-    return { status: 200, headers: { ...headers, 'Content-Type': 'application/recordio', 'Message-Content-Type': 'application/json' }, stream: records() };
+    return { status: 200, headers: { ...headers, ...recordHeaders }, stream: records() };
   }
   const who = { streamId: req.headers[STREAM_HEADER], ...(caller.principal !== undefined ? { principal: caller.principal } : {}) };
   const fw = await requireFramework(ctx, call.framework_id.value, who);
@@ -85,6 +91,7 @@ export async function schedulerRoute(ctx: MasterContext, auth: Authenticator, re
 /** GET /api/v1/scheduler/events?framework_id=F&cursor=N&wait_seconds=S with Mesos-Stream-Id. */
 export async function eventsPoll(ctx: MasterContext, auth: Authenticator, req: HttpRequest): Promise<HttpResponse> {
   const caller = await auth.framework(req);
+  requireJsonAccepted(req);
   const fid = req.query.get('framework_id');
   if (!fid) throw new ValidationError('the framework_id query parameter is required', 'framework_id');
   const cursorText = req.query.get('cursor') ?? '0';

@@ -7,7 +7,7 @@ import type { Task, TaskStatus } from '../../core/task.js';
 import type { Stored } from '../../state/registry.js';
 import type { SchedulerCall } from '../codec/scheduler-call.js';
 import { updateEvent, type SchedulerEvent } from '../codec/scheduler-event.js';
-import { decodeTaskInfo, type DecodedTask } from '../codec/task-info.js';
+import { decodeTaskInfo, decodeTaskRef, type DecodedTask } from '../codec/task-info.js';
 import type { MasterContext } from '../master-context.js';
 import { retryOnConflict } from '../retry.js';
 import { addEvents, appendEvents } from './framework-events.js';
@@ -22,7 +22,11 @@ import { giveBack } from '../agent-counters.js';
 type AcceptCall = Extract<SchedulerCall, { type: 'ACCEPT' }>;
 
 interface RequestedTask {
-  readonly decoded: DecodedTask;
+  readonly taskId: TaskId;
+  readonly agentId: AgentId;
+  /** Absent when the TaskInfo is invalid or asks for what Stratus does not support: `invalid` says why. */
+  readonly decoded?: DecodedTask;
+  readonly invalid?: string;
   readonly field: string;
   /** Tasks of one LAUNCH_GROUP launch together or not at all. */
   readonly group?: string;
@@ -34,32 +38,57 @@ export interface AcceptResult {
   readonly dropped: string[];
 }
 
-export function decodeOperations(call: AcceptCall, maxTasks: number): RequestedTask[] {
+// Offer.Operation.Type values Stratus does not carry out. As Mesos does with an operation it
+// cannot apply, such an operation is dropped (and logged) and the rest of the ACCEPT goes on;
+// a type Mesos does not know either is malformed input (400).
+const UNSUPPORTED_OPERATIONS = new Set([
+  'RESERVE', 'UNRESERVE', 'CREATE', 'DESTROY', 'GROW_VOLUME', 'SHRINK_VOLUME',
+  'CREATE_DISK', 'DESTROY_DISK', 'CREATE_VOLUME', 'DESTROY_VOLUME', 'CREATE_BLOCK', 'DESTROY_BLOCK',
+]);
+
+/**
+ * One TaskInfo: decoded, or (ids readable, the rest invalid) marked invalid with the reason, to
+ * be answered TASK_ERROR (REASON_TASK_INVALID) while the other tasks launch, as in Mesos.
+ */
+function requestTask(value: unknown, field: string, group?: string): RequestedTask {
+  const ref = decodeTaskRef(value, field);
+  const base = { ...ref, field, ...(group !== undefined ? { group } : {}) };
+  try {
+    const d = decodeTaskInfo(value, field);
+    return { ...base, decoded: group === undefined ? d : { ...d, spec: { ...d.spec, groupId: group, executorId: group as never } } };
+  } catch (e) {
+    if (e instanceof ValidationError) return { ...base, invalid: e.message };
+    throw e;
+  }
+}
+
+export function decodeOperations(call: AcceptCall, maxTasks: number): { tasks: RequestedTask[]; skipped: string[] } {
   const out: RequestedTask[] = [];
+  const skipped: string[] = [];
   call.accept.operations.forEach((op, i) => {
     const f = `accept.operations[${i}]`;
     if (op.type === 'LAUNCH') {
       if (!op.launch) throw new ValidationError(`${f}: a LAUNCH operation needs 'launch'`, `${f}.launch`);
-      op.launch.task_infos.forEach((t, j) => out.push({ decoded: decodeTaskInfo(t, `${f}.launch.task_infos[${j}]`), field: `${f}.launch.task_infos[${j}]` }));
+      op.launch.task_infos.forEach((t, j) => out.push(requestTask(t, `${f}.launch.task_infos[${j}]`)));
     } else if (op.type === 'LAUNCH_GROUP') {
       if (!op.launch_group) throw new ValidationError(`${f}: a LAUNCH_GROUP operation needs 'launch_group'`, `${f}.launch_group`);
       const group = op.launch_group.executor.executor_id.value;
-      op.launch_group.task_group.tasks.forEach((t, j) => {
-        const field = `${f}.launch_group.task_group.tasks[${j}]`;
-        const d = decodeTaskInfo(t, field);
-        out.push({ decoded: { ...d, spec: { ...d.spec, groupId: group, executorId: group as never } }, field, group });
-      });
+      op.launch_group.task_group.tasks.forEach((t, j) => out.push(requestTask(t, `${f}.launch_group.task_group.tasks[${j}]`, group)));
+    } else if (UNSUPPORTED_OPERATIONS.has(op.type)) {
+      skipped.push(`${f}: ${op.type}`);
     } else {
-      throw new ValidationError(`${f}.type ${op.type.slice(0, 64)} is not supported: Stratus accepts LAUNCH and LAUNCH_GROUP`, `${f}.type`);
+      throw new ValidationError(`${f}.type ${op.type.slice(0, 64)} is not an offer operation: Stratus accepts LAUNCH and LAUNCH_GROUP`, `${f}.type`);
     }
   });
   if (out.length > maxTasks) throw new ValidationError(`an ACCEPT may launch at most ${maxTasks} tasks (got ${out.length})`, 'accept.operations');
+  // Twice the same id in one ACCEPT is refused whole: a TASK_ERROR for the second would reach
+  // the framework under the id of the first, which launches.
   const seen = new Set<string>();
   for (const t of out) {
-    if (seen.has(t.decoded.taskId)) throw new ValidationError(`task id ${t.decoded.taskId} appears twice in this ACCEPT`, `${t.field}.task_id`);
-    seen.add(t.decoded.taskId);
+    if (seen.has(t.taskId)) throw new ValidationError(`task id ${t.taskId} appears twice in this ACCEPT`, `${t.field}.task_id`);
+    seen.add(t.taskId);
   }
-  return out;
+  return { tasks: out, skipped };
 }
 
 function masterStatus(state: TaskStatus['state'], reason: string, message: string, now: number): TaskStatus {
@@ -67,7 +96,8 @@ function masterStatus(state: TaskStatus['state'], reason: string, message: strin
 }
 
 export async function accept(ctx: MasterContext, framework: Stored<Framework>, call: AcceptCall): Promise<AcceptResult> {
-  const requested = decodeOperations(call, ctx.config.maxTasksPerAccept);
+  const { tasks: requested, skipped } = decodeOperations(call, ctx.config.maxTasksPerAccept);
+  if (skipped.length) ctx.log.warn('offer operations not supported by Stratus were dropped', { frameworkId: framework.id, operations: skipped });
   const offerIds = call.accept.offer_ids.map((o) => o.value);
   if (new Set(offerIds).size !== offerIds.length) throw new ValidationError('accept.offer_ids has duplicates', 'accept.offer_ids');
   const refuseSeconds = call.accept.filters?.refuse_seconds ?? ctx.config.defaultRefuseSeconds;
@@ -94,7 +124,7 @@ export async function accept(ctx: MasterContext, framework: Stored<Framework>, c
 
     // The agent is read last: its counters change with every task that ends on it, so the
     // shorter the time from this read to the commit, the fewer races the ACCEPT loses.
-    const existing = await Promise.all(requested.map((r) => ctx.registry.getTask(framework.id, r.decoded.taskId)));
+    const existing = await Promise.all(requested.map((r) => ctx.registry.getTask(framework.id, r.taskId)));
     const agent = await ctx.registry.getAgent(agentId!);
     if (!agent || agent.reachability !== 'REACHABLE') return dropAll(ctx, framework, requested, live, `agent ${agentId} is not reachable`, now);
     const offered = live.reduce<Resources>((sum, o) => add(sum, o.resources), EMPTY);
@@ -105,21 +135,22 @@ export async function accept(ctx: MasterContext, framework: Stored<Framework>, c
     let used = EMPTY;
     requested.forEach((r, i) => {
       const d = r.decoded;
-      if (existing[i]) errors.set(d.taskId, `task id ${d.taskId} is already in use by this framework`);
+      if (existing[i]) errors.set(r.taskId, `task id ${r.taskId} is already in use by this framework`);
+      else if (!d) errors.set(r.taskId, r.invalid ?? 'invalid task');
       else if (d.agentId !== agent.id) errors.set(d.taskId, `task agent_id ${d.agentId} is not the offers' agent ${agent.id}`);
       else if (!contains(subtract(offered, used), d.resources)) {
         errors.set(d.taskId, `task needs ${format(d.resources)} but only ${format(subtract(offered, used))} is left in the offers`);
       } else used = add(used, d.resources);
     });
     // A LAUNCH_GROUP is all or nothing: one bad task fails the group, and its resources return.
-    const failedGroups = new Set(requested.filter((r) => r.group !== undefined && errors.has(r.decoded.taskId)).map((r) => r.group!));
+    const failedGroups = new Set(requested.filter((r) => r.group !== undefined && errors.has(r.taskId)).map((r) => r.group!));
     for (const r of requested) {
-      if (r.group !== undefined && failedGroups.has(r.group) && !errors.has(r.decoded.taskId)) {
-        errors.set(r.decoded.taskId, `another task of task group ${r.group} is invalid`);
-        used = subtract(used, r.decoded.resources);
+      if (r.group !== undefined && failedGroups.has(r.group) && !errors.has(r.taskId)) {
+        errors.set(r.taskId, `another task of task group ${r.group} is invalid`);
+        used = subtract(used, r.decoded!.resources);
       }
     }
-    const launching = requested.filter((r) => !errors.has(r.decoded.taskId));
+    const launching = requested.filter((r): r is RequestedTask & { decoded: DecodedTask } => !errors.has(r.taskId) && r.decoded !== undefined);
     const afterOffered = giveBack(agent.offered, offered, 'agent.offered');
     const afterAllocated = add(agent.allocated, used);
     // Offered + allocated never exceed the agent's total, also when it re-registered smaller
@@ -188,16 +219,16 @@ async function dropAll(
   why: string,
   now: number,
 ): Promise<AcceptResult> {
-  const existing = await Promise.all(requested.map((r) => ctx.registry.getTask(framework.id, r.decoded.taskId)));
+  const existing = await Promise.all(requested.map((r) => ctx.registry.getTask(framework.id, r.taskId)));
   if (requested.length > 0 && existing.every((t) => t !== undefined)) return { launched: [], errors: [], dropped: [] };
   const dropped = requested.filter((_, i) => existing[i] === undefined);
   await appendEvents(
     ctx,
     framework.id,
-    dropped.map((r) => updateEvent({ taskId: r.decoded.taskId, agentId: r.decoded.agentId as AgentId }, masterStatus('DROPPED', 'INVALID_OFFERS', why, now))),
+    dropped.map((r) => updateEvent({ taskId: r.taskId, agentId: r.agentId }, masterStatus('DROPPED', 'INVALID_OFFERS', why, now))),
   );
   for (const _ of dropped) ctx.metrics.taskStatus({ state: 'DROPPED', source: 'SOURCE_MASTER', reason: 'INVALID_OFFERS' });
   if (live.length) await releaseOffers(ctx, live, { rescind: false });
   ctx.log.info('accept dropped', { frameworkId: framework.id, why, tasks: dropped.length });
-  return { launched: [], errors: [], dropped: dropped.map((r) => r.decoded.taskId) };
+  return { launched: [], errors: [], dropped: dropped.map((r) => r.taskId) };
 }

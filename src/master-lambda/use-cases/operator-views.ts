@@ -12,6 +12,7 @@ import { encodeResources } from '../../wire/mesos-resources.js';
 import { encodeOffer, encodeStatus } from '../codec/scheduler-event.js';
 import { recordToLabels } from '../../wire/validate.js';
 import type { MasterContext } from '../master-context.js';
+import { MESOS_COMPATIBLE_VERSION } from '../../wire/mesos-version.js';
 
 // Read-only views of the region in the shapes Mesos tooling reads: the v1 operator API's
 // GET_* responses and the /master/state endpoint.
@@ -242,7 +243,7 @@ export function masterState(ctx: MasterContext, s: Snapshot, leader: { epoch: nu
     };
   };
   return {
-    version: '0.1.0',
+    version: MESOS_COMPATIBLE_VERSION,
     id: ctx.config.masterId,
     pid: `master@${ctx.config.hostname}:${ctx.config.port}`,
     hostname: ctx.config.hostname,

@@ -12,6 +12,7 @@ import { retryOnConflict } from '../retry.js';
 import type { FrameworkCaller } from '../../http/auth.js';
 import { authorizeFrameworkInfo } from './framework-access.js';
 import { releaseOffers } from './release-offers.js';
+import { MESOS_COMPATIBLE_VERSION } from '../../wire/mesos-version.js';
 
 // SUBSCRIBE: registers a new framework or resubscribes an existing one (framework failover).
 // A resubscription opens a new stream; the old stream is refused from then on, and the
@@ -51,7 +52,7 @@ export function decodeFrameworkInfo(info: MesosFrameworkInfo, field: string): Fr
 }
 
 export function masterInfo(ctx: MasterContext): JsonObject {
-  return { id: ctx.config.masterId, ip: 2130706433, port: ctx.config.port, hostname: ctx.config.hostname, version: '0.1.0' };
+  return { id: ctx.config.masterId, ip: 2130706433, port: ctx.config.port, hostname: ctx.config.hostname, version: MESOS_COMPATIBLE_VERSION };
 }
 
 export async function subscribe(
