@@ -20,6 +20,15 @@ export const OPERATOR_CALLS = [
   'REACTIVATE_AGENT',
   'MARK_AGENT_GONE',
   'TEARDOWN',
+  'GET_VERSION',
+  'GET_FLAGS',
+  'GET_LOGGING_LEVEL',
+  'GET_MASTER',
+  'GET_EXECUTORS',
+  'GET_MAINTENANCE_STATUS',
+  'GET_MAINTENANCE_SCHEDULE',
+  'GET_OPERATIONS',
+  'SUBSCRIBE',
 ] as const;
 
 const scalarMap = userRecord(z.string(), z.object({ value: finiteNumber }));
@@ -56,6 +65,16 @@ export const operatorCallSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('REACTIVATE_AGENT'), reactivate_agent: agentRef }),
   z.object({ type: z.literal('MARK_AGENT_GONE'), mark_agent_gone: agentRef }),
   z.object({ type: z.literal('TEARDOWN'), teardown: z.object({ framework_id: idValue }) }),
+  z.object({ type: z.literal('GET_VERSION') }),
+  z.object({ type: z.literal('GET_FLAGS') }),
+  z.object({ type: z.literal('GET_LOGGING_LEVEL') }),
+  z.object({ type: z.literal('GET_MASTER') }),
+  z.object({ type: z.literal('GET_EXECUTORS') }),
+  z.object({ type: z.literal('GET_MAINTENANCE_STATUS') }),
+  z.object({ type: z.literal('GET_MAINTENANCE_SCHEDULE') }),
+  z.object({ type: z.literal('GET_OPERATIONS') }),
+  // Mesos's operator SUBSCRIBE has no body besides its type.
+  z.object({ type: z.literal('SUBSCRIBE') }),
 ]);
 export type OperatorCall = z.output<typeof operatorCallSchema>;
 
@@ -67,6 +86,6 @@ export function parseOperatorCall(body: unknown): OperatorCall {
     throw new ValidationError(`unknown or unsupported operator call '${type.slice(0, 64)}'; supported: ${OPERATOR_CALLS.join(', ')}`, 'type');
   }
   const key = type.toLowerCase();
-  if (!type.startsWith('GET_') && (body as Record<string, unknown>)[key] === undefined) throw new ValidationError(`a ${type} call needs the '${key}' field`, key);
+  if (!type.startsWith('GET_') && type !== 'SUBSCRIBE' && (body as Record<string, unknown>)[key] === undefined) throw new ValidationError(`a ${type} call needs the '${key}' field`, key);
   return parse(operatorCallSchema, body);
 }
