@@ -8,6 +8,7 @@ import { json } from '../http/types.js';
 import { parse } from '../wire/validate.js';
 import type { LogRead, LogStream, TaskRef } from './containerizer/containerizer.js';
 import type { ReaderGrant } from './reader-access.js';
+import { mountAgentOperatorRoutes, type AgentOperatorView } from './operator-endpoint.js';
 
 // The agent's own HTTP API (Mesos agents serve theirs on port 5051), on the shared router:
 //   GET /health                                     200 when healthy, 503 when not (JSON either way)
@@ -24,6 +25,8 @@ export interface AgentEndpointSource {
   logs(ref: TaskRef, stream: LogStream, tailBytes: number | undefined): Promise<LogRead>;
   /** What the caller with this Authorization header may read of these frameworks' tasks. */
   authorize(authorization: string | undefined, frameworkIds: readonly string[]): Promise<ReaderGrant>;
+  /** The Mesos-shaped operator endpoints (operator-endpoint.ts) are served when given. */
+  operatorView?(): AgentOperatorView;
 }
 
 export type RunningEndpoint = RunningServer;
@@ -73,6 +76,7 @@ export function agentRoutes(source: AgentEndpointSource, log: Logger): Router {
       raw: read.data,
     };
   });
+  if (source.operatorView) mountAgentOperatorRoutes(router, { operatorView: () => source.operatorView!(), authorize: (a, f) => source.authorize(a, f) });
   return router;
 }
 
