@@ -10,6 +10,7 @@ import { parse } from '../wire/validate.js';
 import type { LogRead, LogStream, TaskRef } from './containerizer/containerizer.js';
 import type { ReaderGrant } from './reader-access.js';
 import type { AgentMetrics } from './metrics.js';
+import { mountAgentOperatorRoutes, type AgentOperatorView } from './operator-endpoint.js';
 
 // The agent's own HTTP API (Mesos agents serve theirs on port 5051), on the shared router:
 //   GET /health                                     200 when healthy, 503 when not (JSON either way)
@@ -28,6 +29,8 @@ export interface AgentEndpointSource {
   authorize(authorization: string | undefined, frameworkIds: readonly string[]): Promise<ReaderGrant>;
   /** GET /metrics and /metrics/snapshot, for an operator (as the master's). */
   readonly metrics?: AgentMetrics;
+  /** The Mesos-shaped operator endpoints (operator-endpoint.ts) are served when given. */
+  operatorView?(): AgentOperatorView;
 }
 
 export type RunningEndpoint = RunningServer;
@@ -92,6 +95,7 @@ export function agentRoutes(source: AgentEndpointSource, log: Logger): Router {
       return json(200, metrics.snapshot());
     });
   }
+  if (source.operatorView) mountAgentOperatorRoutes(router, { operatorView: () => source.operatorView!(), authorize: (a, f) => source.authorize(a, f) });
   return router;
 }
 

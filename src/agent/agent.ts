@@ -22,6 +22,7 @@ import { isTerminalUpdateState, taskRefOf, toStatusUpdate } from './status-updat
 import { WorkDir } from './work-dir.js';
 import { WorkLoop } from './work-loop.js';
 import { ReaderAccess, type ReaderGrant } from './reader-access.js';
+import type { AgentOperatorView } from './operator-endpoint.js';
 
 export type { AgentEvent, AgentHealth, AgentListener } from './agent-events.js';
 
@@ -99,6 +100,7 @@ class StratusAgent implements AgentDaemon {
   private unsubscribe: (() => void) | undefined;
   private gcTimer: NodeJS.Timeout | undefined;
   private lastHealth: string | undefined;
+  private readonly startedAt = Date.now();
 
   /** Containerizers still recovering (their engine does not answer). */
   private readonly recovering = new Set<Containerizer>();
@@ -548,6 +550,41 @@ class StratusAgent implements AgentDaemon {
       containerizers: this.containers?.list().map((c) => c.kind) ?? [],
       pending_status_updates: this.journal?.size ?? 0,
       tasks: this.tasks(),
+    };
+  }
+
+  /** What the Mesos-shaped endpoints (operator-endpoint.ts) show. */
+  operatorView(): AgentOperatorView {
+    const r = this.resolved;
+    const o = this.options;
+    const timing = o.timing ?? {};
+    const flags: Record<string, string> = {
+      master: this.client.base,
+      work_dir: o.workDir,
+      hostname: r?.hostname ?? '',
+      ip: o.host ?? '127.0.0.1',
+      port: String(this.server?.port ?? o.port ?? 5051),
+      advertise_url: this.endpointUrl ?? '',
+      containerizers: this.containers?.list().map((c) => c.kind).join(',') ?? this.mode,
+      docker_socket: o.dockerSocket ?? '/var/run/docker.sock',
+      ...(o.defaultImage !== undefined && { default_container_image: o.defaultImage }),
+      attributes: Object.entries(r?.attributes ?? {}).map(([k, v]) => `${k}:${v}`).join(';'),
+      resources: r ? (() => { const x = toSpec(r.resources); return `cpus:${x.cpus};mem:${x.mem};disk:${x.disk}${x.ports.length ? `;ports:[${x.ports.map((p) => `${p.begin}-${p.end}`).join(',')}]` : ''}`; })() : '',
+      log_cap_bytes: String(o.logCapBytes ?? 1024 * 1024),
+      gc_delay: `${Math.round((timing.completedTaskRetentionMs ?? 3_600_000) / 1000)}secs`,
+      max_completed_tasks: String(timing.maxCompletedTasks ?? 500),
+    };
+    return {
+      id: this.id,
+      hostname: r?.hostname,
+      endpoint: this.endpointUrl,
+      master: this.client.base,
+      startTime: this.startedAt / 1000,
+      resources: r?.resources,
+      attributes: r?.attributes ?? {},
+      flags,
+      healthy: this.health().healthy,
+      containers: this.containers?.containers() ?? [],
     };
   }
 

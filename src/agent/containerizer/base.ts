@@ -389,7 +389,16 @@ export abstract class BaseContainerizer<E extends Entry> implements Containerize
 
   protected info(entry: E): ContainerInfo {
     const engineId = entry.state?.engineId;
-    return { ...entry.ref, containerId: entry.containerId, ...(engineId !== undefined && { engineId }), sandboxDir: entry.sandboxDir, status: entry.status };
+    const st = entry.state;
+    return {
+      ...entry.ref,
+      containerId: entry.containerId,
+      ...(engineId !== undefined && { engineId }),
+      sandboxDir: entry.sandboxDir,
+      status: entry.status,
+      spec: entry.spec,
+      ...(st !== undefined && { resources: st.resources, launchedAt: st.launchedAt }),
+    };
   }
 
   containers(): ContainerInfo[] {

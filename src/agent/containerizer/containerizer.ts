@@ -80,6 +80,11 @@ export interface ContainerInfo extends TaskRef {
   readonly sandboxDir: string;
   /** Latest status (terminal once the task ended). */
   readonly status: ContainerStatus;
+  /** What was launched, for the agent's Mesos-shaped state (absent for a launch refused early). */
+  readonly spec?: TaskSpec;
+  readonly resources?: Resources;
+  /** Unix time in seconds. */
+  readonly launchedAt?: number;
 }
 
 export type LogStream = 'stdout' | 'stderr';

@@ -21,6 +21,15 @@ export const OPERATOR_CALLS = [
   'MARK_AGENT_GONE',
   'TEARDOWN',
   'GET_METRICS',
+  'GET_VERSION',
+  'GET_FLAGS',
+  'GET_LOGGING_LEVEL',
+  'GET_MASTER',
+  'GET_EXECUTORS',
+  'GET_MAINTENANCE_STATUS',
+  'GET_MAINTENANCE_SCHEDULE',
+  'GET_OPERATIONS',
+  'SUBSCRIBE',
 ] as const;
 
 const scalarMap = userRecord(z.string(), z.object({ value: finiteNumber }));
@@ -59,6 +68,16 @@ export const operatorCallSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('TEARDOWN'), teardown: z.object({ framework_id: idValue }) }),
   // Mesos lets the caller bound how long the metrics may take; the figures here come at once.
   z.object({ type: z.literal('GET_METRICS'), get_metrics: z.object({ timeout: z.object({ nanoseconds: z.number().int().min(0) }).optional() }).optional() }),
+  z.object({ type: z.literal('GET_VERSION') }),
+  z.object({ type: z.literal('GET_FLAGS') }),
+  z.object({ type: z.literal('GET_LOGGING_LEVEL') }),
+  z.object({ type: z.literal('GET_MASTER') }),
+  z.object({ type: z.literal('GET_EXECUTORS') }),
+  z.object({ type: z.literal('GET_MAINTENANCE_STATUS') }),
+  z.object({ type: z.literal('GET_MAINTENANCE_SCHEDULE') }),
+  z.object({ type: z.literal('GET_OPERATIONS') }),
+  // Mesos's operator SUBSCRIBE has no body besides its type.
+  z.object({ type: z.literal('SUBSCRIBE') }),
 ]);
 export type OperatorCall = z.output<typeof operatorCallSchema>;
 
@@ -71,6 +90,6 @@ export function parseOperatorCall(json: unknown): OperatorCall {
     throw new ValidationError(`unknown or unsupported operator call '${type.slice(0, 64)}'; supported: ${OPERATOR_CALLS.join(', ')}`, 'type');
   }
   const key = type.toLowerCase();
-  if (!type.startsWith('GET_') && (body as Record<string, unknown>)[key] === undefined) throw new ValidationError(`a ${type} call needs the '${key}' field`, key);
+  if (!type.startsWith('GET_') && type !== 'SUBSCRIBE' && (body as Record<string, unknown>)[key] === undefined) throw new ValidationError(`a ${type} call needs the '${key}' field`, key);
   return parse(operatorCallSchema, body);
 }

@@ -6,6 +6,8 @@ import { operatorRoute, stateEndpoint } from './operator-routes.js';
 import { mountDashboardRoutes } from './dashboard-routes.js';
 import { mountTaskLogRoutes } from './task-log-routes.js';
 import { versionRoute } from './version-route.js';
+import { mountMesosEndpoints } from './mesos-endpoint-routes.js';
+import { openAccess } from '../../http/auth.js';
 
 // The master's own routes on a Router. Extensions (jobs, federation, autoscaler) mount theirs
 // on the same Router, so there is one table.
@@ -21,7 +23,7 @@ export function mountMasterRoutes(router: Router, ctx: MasterContext, options: M
   router.route('GET', '/api/v1/scheduler/events', (req) => eventsPoll(ctx, auth, req));
   router.route('POST', '/api/v1/agents/register', (req) => agentRoute(ctx, auth, req, undefined, 'register'));
   router.route('POST', '/api/v1/agents/:agent/:action(heartbeat|work|status|authorize)', (req, p) => agentRoute(ctx, auth, req, p.agent, p.action!));
-  router.route('POST', '/api/v1', (req) => operatorRoute(ctx, req), { access: 'operator' });
+  router.route('POST', '/api/v1', (req) => operatorRoute(ctx, req, { canStream: options.canStream, authenticate: auth !== openAccess }), { access: 'operator' });
   router.route('GET', '/master/state', (req) => stateEndpoint(ctx, req), { access: 'operator' });
   router.route('GET', '/state', (req) => stateEndpoint(ctx, req), { access: 'operator' });
   router.route('GET', '/version', versionRoute);
@@ -29,5 +31,6 @@ export function mountMasterRoutes(router: Router, ctx: MasterContext, options: M
   router.route('GET', '/health', async () => ({ status: 200, body: { ok: true } }));
   mountTaskLogRoutes(router, ctx);
   mountDashboardRoutes(router);
+  mountMesosEndpoints(router, ctx, { canStream: options.canStream, authenticate: auth !== openAccess });
   return router;
 }

@@ -3,7 +3,12 @@ import type { JsonObject } from '../../state/item-store.js';
 import { parseOperatorCall } from '../codec/operator-call.js';
 import type { MasterContext } from '../master-context.js';
 import { drainAgent, markGoneByOperator, setAgentActive, updateQuota, updateWeights } from '../use-cases/operator-actions.js';
-import { getAgents, getFrameworks, getQuota, getRoles, getTasks, getWeights, masterState, snapshot } from '../use-cases/operator-views.js';
+import { getAgents, getExecutors, getFrameworks, getMaster, getQuota, getRoles, getTasks, getVersion, getWeights, masterState, snapshot } from '../use-cases/operator-views.js';
+import { loggingVerbosity, masterFlags } from '../use-cases/master-flags.js';
+import { maintenanceSchedule, maintenanceStatus } from '../use-cases/master-endpoints.js';
+import { operatorEvents } from '../use-cases/operator-subscribe.js';
+import { streamHeaders } from '../../http/content-negotiation.js';
+import { ApiError } from '../../wire/api-error.js';
 import { removeFramework } from '../use-cases/teardown.js';
 import { metricsSnapshot } from './metrics-routes.js';
 import { parseJsonBody } from '../../http/json-body.js';
@@ -15,7 +20,14 @@ import { conditionalJson } from '../../http/etag.js';
 
 const startedAt = Date.now();
 
-export async function operatorRoute(ctx: MasterContext, req: HttpRequest): Promise<HttpResponse> {
+export interface OperatorRouteOptions {
+  /** False behind API Gateway: SUBSCRIBE's event stream needs the local server. */
+  readonly canStream?: boolean;
+  /** Whether the router checks credentials (GET_FLAGS shows it). */
+  readonly authenticate?: boolean;
+}
+
+export async function operatorRoute(ctx: MasterContext, req: HttpRequest, options: OperatorRouteOptions = {}): Promise<HttpResponse> {
   const call = parseOperatorCall(parseJsonBody(req));
   const answer = (key: string, body: JsonObject): HttpResponse => ({ status: 200, body: { type: call.type, [key]: body } });
   switch (call.type) {
@@ -23,7 +35,7 @@ export async function operatorRoute(ctx: MasterContext, req: HttpRequest): Promi
       return answer('get_health', { healthy: true });
     case 'GET_STATE': {
       const s = await snapshot(ctx);
-      return answer('get_state', { get_tasks: getTasks(s), get_executors: { executors: [], orphan_executors: [] }, get_frameworks: getFrameworks(s), get_agents: getAgents(s) });
+      return answer('get_state', { get_tasks: getTasks(s), get_executors: getExecutors(s), get_frameworks: getFrameworks(s), get_agents: getAgents(s) });
     }
     case 'GET_AGENTS':
       return answer('get_agents', getAgents(await snapshot(ctx)));
@@ -72,6 +84,30 @@ export async function operatorRoute(ctx: MasterContext, req: HttpRequest): Promi
       if (!fw || fw.removedAt !== undefined) throw new NotFoundError(`framework ${call.teardown.framework_id.value} is not registered`, 'teardown.framework_id');
       await removeFramework(ctx, fw, 'TEARDOWN by an operator');
       break;
+    }
+    case 'GET_VERSION':
+      return answer('get_version', getVersion());
+    case 'GET_FLAGS':
+      return answer('get_flags', { flags: Object.entries(masterFlags({ config: ctx.config, authenticate: options.authenticate ?? false })).map(([name, value]) => ({ name, value })) });
+    case 'GET_LOGGING_LEVEL':
+      return answer('get_logging_level', { level: loggingVerbosity() });
+    case 'GET_MASTER':
+      return answer('get_master', getMaster(ctx, startedAt, undefined));
+    case 'GET_EXECUTORS':
+      return answer('get_executors', getExecutors(await snapshot(ctx)));
+    case 'GET_MAINTENANCE_STATUS':
+      return answer('get_maintenance_status', { status: maintenanceStatus(await snapshot(ctx)) });
+    case 'GET_MAINTENANCE_SCHEDULE':
+      return answer('get_maintenance_schedule', { schedule: maintenanceSchedule(await snapshot(ctx)) });
+    case 'GET_OPERATIONS':
+      // Offer operations besides LAUNCH (reservations, volumes) do not exist in Stratus.
+      return answer('get_operations', { operations: [] });
+    case 'SUBSCRIBE': {
+      if (options.canStream === false) {
+        throw new ApiError(501, 'the operator event stream (SUBSCRIBE) needs a streaming connection: call it on the local server (stratus dev / stratus master), not through API Gateway', 'type');
+      }
+      const headers = streamHeaders(req);
+      return { status: 200, headers, stream: operatorEvents(ctx, req.signal ?? new AbortController().signal) };
     }
   }
   return { status: 200 };

@@ -11,8 +11,9 @@ import { encodeAttributes } from '../../wire/mesos-attributes.js';
 import { encodeResources } from '../../wire/mesos-resources.js';
 import { encodeOffer, encodeStatus } from '../codec/scheduler-event.js';
 import { recordToLabels } from '../../wire/validate.js';
-import type { MasterContext } from '../master-context.js';
+import { ipv4OfHost, ipv4OfUrl, mesosIpInt } from '../../wire/mesos-address.js';
 import { MESOS_COMPATIBLE_VERSION } from '../../wire/mesos-version.js';
+import type { MasterContext } from '../master-context.js';
 
 // Read-only views of the region in the shapes Mesos tooling reads: the v1 operator API's
 // GET_* responses and the /master/state endpoint.
@@ -121,22 +122,25 @@ export function getAgents(s: Snapshot): JsonObject {
   return { agents: s.agents.filter((a) => a.reachability !== 'GONE').map(encodeAgent), recovered_agents: [] };
 }
 
-export function getFrameworks(s: Snapshot): JsonObject {
-  const view = (f: Framework): JsonObject => {
-    const tasks = s.tasks.filter((t) => t.frameworkId === f.id && !isTerminal(t.state));
-    const offers = s.offers.filter((o) => o.frameworkId === f.id);
-    return {
-      framework_info: encodeFrameworkInfo(f),
-      active: f.connected && f.removedAt === undefined,
-      connected: f.connected,
-      recovered: false,
-      registered_time: ns(f.registeredAt),
-      ...(f.removedAt !== undefined ? { unregistered_time: ns(f.removedAt) } : {}),
-      offers: offers.map(encodeOffer),
-      allocated_resources: json(encodeResources(sum(tasks, (t) => t.resources))),
-      offered_resources: json(encodeResources(sum(offers, (o) => o.resources))),
-    };
+/** One framework as GET_FRAMEWORKS (and the operator stream's FRAMEWORK_* events) show it. */
+export function frameworkView(s: Pick<Snapshot, 'tasks' | 'offers'>, f: Framework): JsonObject {
+  const tasks = s.tasks.filter((t) => t.frameworkId === f.id && !isTerminal(t.state));
+  const offers = s.offers.filter((o) => o.frameworkId === f.id);
+  return {
+    framework_info: encodeFrameworkInfo(f),
+    active: f.connected && f.removedAt === undefined,
+    connected: f.connected,
+    recovered: false,
+    registered_time: ns(f.registeredAt),
+    ...(f.removedAt !== undefined ? { unregistered_time: ns(f.removedAt) } : {}),
+    offers: offers.map(encodeOffer),
+    allocated_resources: json(encodeResources(sum(tasks, (t) => t.resources))),
+    offered_resources: json(encodeResources(sum(offers, (o) => o.resources))),
   };
+}
+
+export function getFrameworks(s: Snapshot): JsonObject {
+  const view = (f: Framework): JsonObject => frameworkView(s, f);
   return {
     frameworks: s.frameworks.filter((f) => f.removedAt === undefined).map(view),
     completed_frameworks: s.frameworks.filter((f) => f.removedAt !== undefined).map(view),
@@ -195,22 +199,7 @@ function flatResources(r: Resources): JsonObject {
 /** GET /master/state, in the shape of Mesos's state endpoint that monitoring tools read. */
 export function masterState(ctx: MasterContext, s: Snapshot, leader: { epoch: number; holder: string | undefined }, startedAt: number): JsonObject {
   const live = s.agents.filter((a) => a.reachability !== 'GONE');
-  const taskJson = (t: Task): JsonObject => ({
-    id: t.taskId,
-    name: t.spec.name,
-    framework_id: t.frameworkId,
-    slave_id: t.agentId,
-    state: `TASK_${t.state}`,
-    role: t.role,
-    resources: flatResources(t.resources),
-    statuses: [...(t.previousStatuses ?? []), t.status].map((x) => ({
-      state: `TASK_${x.state}`,
-      timestamp: x.timestamp,
-      ...(x.reason ? { reason: `REASON_${x.reason}` } : {}),
-      ...(x.message ? { message: x.message } : {}),
-      ...(x.healthy !== undefined ? { healthy: x.healthy } : {}),
-    })),
-  });
+  const taskJson = stateTaskJson(s);
   // DRF as the allocator sees it: what a client holds (allocated + offered) over the region's total.
   const regionTotal = sum(live.filter((a) => a.reachability === 'REACHABLE'), (a) => a.total);
   const heldBy = (role: string): Resources =>
@@ -227,6 +216,11 @@ export function masterState(ctx: MasterContext, s: Snapshot, leader: { epoch: nu
       role: f.info.roles[0] ?? '*',
       roles: [...f.info.roles],
       ...(f.info.principal !== undefined ? { principal: f.info.principal } : {}),
+      // Mesos writes FrameworkInfo's hostname and webui_url, empty when the framework gave none.
+      hostname: f.info.hostname ?? '',
+      webui_url: f.info.webuiUrl ?? '',
+      checkpoint: f.info.checkpoint,
+      capabilities: [...f.info.capabilities],
       active: f.connected && f.removedAt === undefined,
       connected: f.connected,
       failover_timeout: f.info.failoverTimeoutSeconds,
@@ -254,20 +248,7 @@ export function masterState(ctx: MasterContext, s: Snapshot, leader: { epoch: nu
     activated_slaves: live.filter((a) => a.reachability === 'REACHABLE' && !a.deactivated).length,
     deactivated_slaves: live.filter((a) => a.deactivated).length,
     unreachable_slaves: live.filter((a) => a.reachability === 'UNREACHABLE').length,
-    slaves: live.map((a) => ({
-      id: a.id,
-      hostname: a.hostname,
-      pid: agentPid(a),
-      registered_time: a.registeredAt / 1000,
-      resources: flatResources(a.total),
-      used_resources: flatResources(a.allocated),
-      offered_resources: flatResources(a.offered),
-      attributes: { ...a.attributes },
-      active: a.reachability === 'REACHABLE' && !a.deactivated,
-      reachability: a.reachability,
-      healthy: a.health?.healthy ?? true,
-      ...(a.drain ? { drain_info: { state: a.drain.state } } : {}),
-    })),
+    slaves: live.map(stateSlaveJson),
     frameworks: s.frameworks.filter((f) => f.removedAt === undefined).map(fwJson),
     completed_frameworks: s.frameworks.filter((f) => f.removedAt !== undefined).map(fwJson),
     unregistered_frameworks: [],
@@ -278,4 +259,107 @@ export function masterState(ctx: MasterContext, s: Snapshot, leader: { epoch: nu
       return { name, weight, dominant_share: share, weighted_share: share / weight, frameworks: s.frameworks.filter((f) => f.removedAt === undefined && f.info.roles.includes(name)).map((f) => f.id) };
     }),
   };
+}
+
+/** An agent as /master/state and /master/slaves show it. */
+export function stateSlaveJson(a: Agent): JsonObject {
+  return {
+    id: a.id,
+    hostname: a.hostname,
+    pid: agentPid(a),
+    registered_time: a.registeredAt / 1000,
+    resources: flatResources(a.total),
+    used_resources: flatResources(a.allocated),
+    offered_resources: flatResources(a.offered),
+    attributes: { ...a.attributes },
+    active: a.reachability === 'REACHABLE' && !a.deactivated,
+    deactivated: a.deactivated,
+    version: MESOS_COMPATIBLE_VERSION,
+    reachability: a.reachability,
+    healthy: a.health?.healthy ?? true,
+    ...(a.drain ? { drain_info: { state: a.drain.state } } : {}),
+  };
+}
+
+/** The IPv4 address an agent is known by: its endpoint's host, else its hostname, when a literal. */
+export function agentIp(a: Agent | undefined): string | undefined {
+  return a ? (ipv4OfUrl(a.endpoint) ?? ipv4OfHost(a.hostname)) : undefined;
+}
+
+/**
+ * A task as /master/state and /master/tasks show it. Mesos writes executor_id "" for a command
+ * task, and each status's container_status with the network the task is reachable on: here the
+ * agent's IP (tasks share their agent's network), where it is known.
+ */
+export function stateTaskJson(s: Pick<Snapshot, 'agents'>): (t: Task) => JsonObject {
+  const ips = new Map(s.agents.map((a) => [a.id as string, agentIp(a)]));
+  return (t) => {
+    const ip = ips.get(t.agentId);
+    return {
+      id: t.taskId,
+      name: t.spec.name,
+      framework_id: t.frameworkId,
+      executor_id: t.spec.executorId ?? '',
+      slave_id: t.agentId,
+      state: `TASK_${t.state}`,
+      role: t.role,
+      resources: flatResources(t.resources),
+      // Oldest first, as Mesos lists them: the kept history, then the current status.
+      statuses: [...(t.previousStatuses ?? []), t.status].map((x) => ({
+        state: `TASK_${x.state}`,
+        timestamp: x.timestamp,
+        ...(x.reason ? { reason: `REASON_${x.reason}` } : {}),
+        ...(x.message ? { message: x.message } : {}),
+        ...(x.healthy !== undefined ? { healthy: x.healthy } : {}),
+        container_status: { network_infos: ip ? [{ ip_addresses: [{ protocol: 'IPv4', ip_address: ip }] }] : [] },
+      })),
+      ...(t.spec.labels ? { labels: recordToLabels(t.spec.labels)! } : {}),
+    };
+  };
+}
+
+export { flatResources };
+
+/**
+ * GET_EXECUTORS: the executors the region's live tasks name, one per framework, agent and
+ * executor id (a command task has none). Stratus keeps an executor's id, not its whole
+ * ExecutorInfo; LAUNCH_GROUP tasks run under Mesos's DEFAULT executor, others a CUSTOM one.
+ */
+export function getExecutors(s: Pick<Snapshot, 'tasks'>): JsonObject {
+  const seen = new Map<string, JsonObject>();
+  for (const t of s.tasks) {
+    const id = t.spec.executorId;
+    if (id === undefined || isTerminal(t.state)) continue;
+    const key = `${t.frameworkId}/${t.agentId}/${id}`;
+    if (seen.has(key)) continue;
+    seen.set(key, {
+      agent_id: { value: t.agentId },
+      executor_info: { type: t.spec.groupId !== undefined ? 'DEFAULT' : 'CUSTOM', executor_id: { value: id }, framework_id: { value: t.frameworkId } },
+    });
+  }
+  return { executors: [...seen.values()], orphan_executors: [] };
+}
+
+/** GET_MASTER: this master's MasterInfo (every Stratus master answers for the region). */
+export function getMaster(ctx: MasterContext, startedAt: number, electedAt: number | undefined): JsonObject {
+  const c = ctx.config;
+  const ip = ipv4OfHost(c.hostname);
+  return {
+    master_info: {
+      id: c.masterId,
+      ip: ip ? mesosIpInt(ip) : 0,
+      port: c.port,
+      pid: `master@${ip ?? c.hostname}:${c.port}`,
+      hostname: c.hostname,
+      version: MESOS_COMPATIBLE_VERSION,
+      address: { hostname: c.hostname, ...(ip ? { ip } : {}), port: c.port },
+    },
+    start_time: startedAt / 1000,
+    ...(electedAt !== undefined ? { elected_time: electedAt / 1000 } : {}),
+  };
+}
+
+/** GET_VERSION's VersionInfo: the Mesos API version Stratus answers as. */
+export function getVersion(): JsonObject {
+  return { version_info: { version: MESOS_COMPATIBLE_VERSION } };
 }
