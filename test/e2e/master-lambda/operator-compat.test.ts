@@ -127,8 +127,11 @@ describe('Mesos operator endpoints and calls (open access)', () => {
         executor_id: '',
         slave_id: agents[0]!.agentId,
         state: 'TASK_RUNNING',
-        statuses: [{ state: 'TASK_RUNNING', container_status: { network_infos: [{ ip_addresses: [{ protocol: 'IPv4', ip_address: '10.1.2.3' }] }] } }],
       });
+      // Oldest first, the current status last, each with the agent's address.
+      const statuses = st.frameworks[0]!.tasks[0]!.statuses as Json[];
+      expect(statuses.map((x) => x.state)).toEqual(['TASK_STAGING', 'TASK_STARTING', 'TASK_RUNNING']);
+      for (const x of statuses) expect(x).toMatchObject({ container_status: { network_infos: [{ ip_addresses: [{ protocol: 'IPv4', ip_address: '10.1.2.3' }] }] } });
 
       const sum = (await get(`${server.url}${prefix}/state-summary`)).json as { hostname: string; slaves: Json[]; frameworks: Json[] };
       expect(sum.hostname).toBe('127.0.0.1');
