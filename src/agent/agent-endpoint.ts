@@ -8,12 +8,15 @@ import { json } from '../http/types.js';
 import { parse } from '../wire/validate.js';
 import type { LogRead, LogStream, TaskRef } from './containerizer/containerizer.js';
 import type { ReaderGrant } from './reader-access.js';
+import type { ExecutorManager } from './executor/executor-manager.js';
+import { mountExecutorApi } from './executor/executor-routes.js';
 
 // The agent's own HTTP API (Mesos agents serve theirs on port 5051), on the shared router:
 //   GET /health                                     200 when healthy, 503 when not (JSON either way)
 //   GET /api/v1/state                               the agent and the tasks the caller may see
 //   GET /api/v1/tasks/{framework}/{task}/logs?stream=stdout|stderr&tail_bytes=N
 //                                                   the task's log, raw bytes (kept per task, capped)
+//   POST /api/v1/executor                           Mesos's executor API (executor/executor-routes.ts)
 // Logs and tasks are readable only by an operator or the task's framework principal: the master
 // judges the caller's credential (ReaderAccess). /health tells nothing about tasks and is open.
 
@@ -24,6 +27,8 @@ export interface AgentEndpointSource {
   logs(ref: TaskRef, stream: LogStream, tailBytes: number | undefined): Promise<LogRead>;
   /** What the caller with this Authorization header may read of these frameworks' tasks. */
   authorize(authorization: string | undefined, frameworkIds: readonly string[]): Promise<ReaderGrant>;
+  /** The custom executors (POST /api/v1/executor), once the agent has an id. */
+  executors?(): ExecutorManager | undefined;
 }
 
 export type RunningEndpoint = RunningServer;
@@ -73,6 +78,7 @@ export function agentRoutes(source: AgentEndpointSource, log: Logger): Router {
       raw: read.data,
     };
   });
+  if (source.executors) mountExecutorApi(router, () => source.executors?.());
   return router;
 }
 

@@ -52,6 +52,9 @@ export async function handleNodeRequest(router: Router, req: IncomingMessage, re
     // An oversized body is handed on as just over the limit, so the router answers 413.
     body: body ?? ' '.repeat(limit + 1),
     signal: abort.signal,
+    ...(req.socket.remotePort !== undefined && req.socket.localPort !== undefined
+      ? { connection: { remoteAddress: req.socket.remoteAddress ?? '', remotePort: req.socket.remotePort, localAddress: req.socket.localAddress ?? '', localPort: req.socket.localPort } }
+      : {}),
   };
   const response = await router.handle(request);
   const head = req.method === 'HEAD';

@@ -59,3 +59,20 @@ export function userRecord<K extends z.ZodType<string>, V extends z.ZodType>(key
     })
     .pipe(z.record(key, value));
 }
+
+/**
+ * Protobuf's JSON mapping reads `null` as "field not set", and Mesos clients write it for every
+ * empty repeated or optional field (mesos-go does). The Mesos APIs' codecs pass their input
+ * through this first, so each schema sees an unset field, never a null. Array elements are
+ * kept: `[null]` is no valid protobuf JSON and stays refused.
+ */
+export function withoutNulls(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutNulls);
+  if (typeof value !== 'object' || value === null) return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    // defineProperty: a '__proto__' key stays an own property, for userRecord to refuse.
+    if (v !== null) Object.defineProperty(out, k, { value: withoutNulls(v), enumerable: true, writable: true, configurable: true });
+  }
+  return out;
+}
