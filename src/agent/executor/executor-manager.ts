@@ -280,7 +280,8 @@ export class ExecutorManager {
 
   /** A status of an executor's own container. */
   containerStatus(status: ContainerStatus): void {
-    const run = [...this.runs.values(), ...this.retired].find((r) => r.frameworkId === status.frameworkId && r.containerTaskId === status.taskId && !r.terminated);
+    // A retired run's container is the one alive: its successor (same container task id) waits for its end.
+    const run = [...this.retired, ...this.runs.values()].find((r) => r.frameworkId === status.frameworkId && r.containerTaskId === status.taskId && !r.terminated);
     if (run === undefined) return;
     if (status.containerId !== '' && run.containerId === undefined) run.containerId = status.containerId;
     if (!isTerminal(status.state)) return;
@@ -300,8 +301,11 @@ export class ExecutorManager {
       }
     });
     run.subscription?.channel.close();
-    if (run.timer) clearTimeout(run.timer);
-    run.timer = undefined;
+    // The (re)registration deadline is met; a shutdown's deadline still stands.
+    if (run.timer && !run.shuttingDown) {
+      clearTimeout(run.timer);
+      run.timer = undefined;
+    }
     const channel = new EventChannel(signal, this.heartbeatMs);
     const sub: Subscription = { streamId: randomUUID(), channel };
     run.subscription = sub;
@@ -339,6 +343,7 @@ export class ExecutorManager {
       if (!t.sent && !isTerminal(state)) this.deliver(run, t);
       else if (t.sent && t.killRequested && !isTerminal(state)) channel.push(killEvent(t.taskId, t.killGracePeriodMs));
     }
+    if (run.shuttingDown) channel.push(shutdownEvent());
     this.o.log.info('executor subscribed', { frameworkId: run.frameworkId, executorId: run.executorId, tasks: run.tasks.length });
     this.save();
     this.maybeIdle(run);

@@ -222,6 +222,23 @@ if (!havePython && isCI) {
       expect((await fw.waitTerminal('d-1')).state).toBe('TASK_FINISHED');
     });
 
+    it('LAUNCH_GROUP on the default executor still runs its tasks, as containers of their own', async () => {
+      const offers = await fw.offers(agent.agentId!, { cpus: 0.2, mem: 32 });
+      const groupTask = (id: string): Json => ({ ...taskOn({}, id, 'finish'), executor: undefined, data: undefined, command: { shell: true, value: 'echo group' } });
+      const r = await fw.f.call({
+        type: 'ACCEPT',
+        accept: {
+          offer_ids: offers.map((o) => o.id),
+          operations: [{ type: 'LAUNCH_GROUP', launch_group: { executor: { type: 'DEFAULT', executor_id: { value: 'group-1' } }, task_group: { tasks: [groupTask('g-1'), groupTask('g-2')] } } }],
+          filters: { refuse_seconds: 0 },
+        },
+      });
+      expect(r.status).toBe(202);
+      expect((await fw.waitTerminal('g-1')).state).toBe('TASK_FINISHED');
+      expect((await fw.waitTerminal('g-2')).state).toBe('TASK_FINISHED');
+      expect(agent.tasks().find((t) => t.task_id === 'g-1')?.executor_id).toBeUndefined();
+    });
+
     it('survives an agent restart: the executor subscribes again and its task goes on', async () => {
       await launch([taskOn(executorInfo('exec-r'), 'r-1', 'wait')]);
       await fw.waitState('r-1', 'TASK_RUNNING', 30_000);

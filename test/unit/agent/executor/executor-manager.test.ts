@@ -182,6 +182,8 @@ describe('ExecutorManager', () => {
     m.update(call({ type: 'UPDATE', update: { status: status('t1', 'TASK_FINISHED', 1) } }), { bearer: token() });
     expect(refusal(() => m.update(call({ type: 'UPDATE', update: { status: status('t1', 'TASK_RUNNING', 2) } }), { bearer: token() }))).toEqual({ status: 409, field: 'update.status.state' });
     expect((await drain(ch)).map((e) => e.type)).toEqual(['SUBSCRIBED', 'LAUNCH', 'ACKNOWLEDGED', 'SHUTDOWN']);
+    // Subscribing again does not get it out of its shutdown.
+    expect((await drain(subscribe())).map((e) => e.type)).toEqual(['SUBSCRIBED', 'SHUTDOWN']);
     // A task for the same executor id now waits for a new executor.
     m.launch(work('t2'));
     expect(fake.launched).toHaveLength(1);
