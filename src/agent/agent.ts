@@ -21,7 +21,7 @@ import { isTerminalUpdateState, taskRefOf, toStatusUpdate } from './status-updat
 import { WorkDir } from './work-dir.js';
 import { WorkLoop } from './work-loop.js';
 import { ReaderAccess, type ReaderGrant } from './reader-access.js';
-import { ExecutorManager } from './executor/executor-manager.js';
+import { ExecutorManager, type ExecutorView } from './executor/executor-manager.js';
 
 export type { AgentEvent, AgentHealth, AgentListener } from './agent-events.js';
 
@@ -68,6 +68,8 @@ export interface AgentDaemon {
   tasks(): AgentTask[];
   /** Status updates not yet done (awaiting acknowledgement), in journal order. */
   pendingUpdates(): StatusUpdate[];
+  /** The custom executors on this agent and their tasks. */
+  customExecutors?(): ExecutorView[];
   subscribe(listener: AgentListener): () => void;
 }
 
@@ -574,6 +576,10 @@ class StratusAgent implements AgentDaemon {
       ...(i.status.healthy !== undefined && { healthy: i.status.healthy }),
       timestamp: i.status.timestamp,
     })), ...onExecutors];
+  }
+
+  customExecutors(): ExecutorView[] {
+    return this.executorManager.view();
   }
 
   /** The custom executors, for the executor API on the agent endpoint (once the agent has an id). */

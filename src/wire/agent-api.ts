@@ -103,7 +103,10 @@ export const launchWork = taskRef.extend({
   role: z.string().optional(),
   /** Fixed-point Resources (src/core/resources.ts), including the task's ports; the containerizer checks them. */
   resources: z.unknown(),
-  /** The TaskSpec (src/core/task.ts); a malformed one becomes a TASK_ERROR update on the agent. */
+  /**
+   * The TaskSpec (src/core/task.ts); a malformed one becomes a TASK_ERROR update on the agent.
+   * A task on a custom executor carries its ExecutorSpec in `spec.executor` (and TaskInfo.data in `spec.data`).
+   */
   spec: z.unknown(),
   kill_grace_period_ms: z.number().min(0).optional(),
 });

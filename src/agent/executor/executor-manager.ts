@@ -201,7 +201,7 @@ export class ExecutorManager {
   }
 
   /** Executors and their tasks, for GET /api/v1/state. */
-  view(): { framework_id: string; executor_id: string; container_id?: string; sandbox: string; subscribed: boolean; tasks: { task_id: string; state: string }[] }[] {
+  view(): ExecutorView[] {
     return [...this.runs.values()].map((r) => ({
       framework_id: r.frameworkId,
       executor_id: r.executorId,
@@ -611,6 +611,16 @@ export class ExecutorManager {
       this.o.log.error('cannot write the executor checkpoint', { error: e });
     }
   }
+}
+
+/** One executor as GET /api/v1/state and tests see it. */
+export interface ExecutorView {
+  readonly framework_id: string;
+  readonly executor_id: string;
+  readonly container_id?: string;
+  readonly sandbox: string;
+  readonly subscribed: boolean;
+  readonly tasks: readonly { readonly task_id: string; readonly state: string }[];
 }
 
 /** What a call to the executor API carries that may prove who sent it. */

@@ -83,7 +83,7 @@ await describeWith(['docker'], 'custom executor in Docker', () => {
     };
     const r = await fw.f.call({ type: 'ACCEPT', accept: { offer_ids: offers.map((o) => o.id), operations: [{ type: 'LAUNCH', launch: { task_infos: [task] } }], filters: { refuse_seconds: 0 } } });
     expect(r.status).toBe(202);
-    await waitUntil(() => agent.executors()?.view().find((e) => e.executor_id === 'docker-exec')?.subscribed, 60_000, 'the Docker executor subscribed');
+    await waitUntil(() => agent.customExecutors?.().find((e) => e.executor_id === 'docker-exec')?.subscribed, 60_000, 'the Docker executor subscribed');
     const running = (await fw.waitState('docker-exec-1', 'TASK_RUNNING', 60_000)) as unknown as Json;
     expect(running.source).toBe('SOURCE_EXECUTOR');
     expect((await fw.waitTerminal('docker-exec-1')).state).toBe('TASK_FINISHED');
