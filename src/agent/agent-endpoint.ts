@@ -11,12 +11,15 @@ import type { LogRead, LogStream, TaskRef } from './containerizer/containerizer.
 import type { ReaderGrant } from './reader-access.js';
 import type { AgentMetrics } from './metrics.js';
 import { mountAgentOperatorRoutes, type AgentOperatorView } from './operator-endpoint.js';
+import type { ExecutorManager } from './executor/executor-manager.js';
+import { mountExecutorApi } from './executor/executor-routes.js';
 
 // The agent's own HTTP API (Mesos agents serve theirs on port 5051), on the shared router:
 //   GET /health                                     200 when healthy, 503 when not (JSON either way)
 //   GET /api/v1/state                               the agent and the tasks the caller may see
 //   GET /api/v1/tasks/{framework}/{task}/logs?stream=stdout|stderr&tail_bytes=N
 //                                                   the task's log, raw bytes (kept per task, capped)
+//   POST /api/v1/executor                           Mesos's executor API (executor/executor-routes.ts)
 // Logs and tasks are readable only by an operator or the task's framework principal: the master
 // judges the caller's credential (ReaderAccess). /health tells nothing about tasks and is open.
 
@@ -31,6 +34,8 @@ export interface AgentEndpointSource {
   readonly metrics?: AgentMetrics;
   /** The Mesos-shaped operator endpoints (operator-endpoint.ts) are served when given. */
   operatorView?(): AgentOperatorView;
+  /** The custom executors (POST /api/v1/executor), once the agent has an id. */
+  executors?(): ExecutorManager | undefined;
 }
 
 export type RunningEndpoint = RunningServer;
@@ -96,6 +101,7 @@ export function agentRoutes(source: AgentEndpointSource, log: Logger): Router {
     });
   }
   if (source.operatorView) mountAgentOperatorRoutes(router, { operatorView: () => source.operatorView!(), authorize: (a, f) => source.authorize(a, f) });
+  if (source.executors) mountExecutorApi(router, () => source.executors?.());
   return router;
 }
 

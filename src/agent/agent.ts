@@ -1,5 +1,5 @@
 import { NotFoundError } from '../core/errors.js';
-import type { AgentId } from '../core/ids.js';
+import type { AgentId, FrameworkId, TaskId } from '../core/ids.js';
 import { toSpec } from '../core/resources.js';
 import { isTerminal } from '../core/task-state.js';
 import type { RegisterRequest, StatusUpdate } from '../wire/agent-api.js';
@@ -23,6 +23,7 @@ import { WorkDir } from './work-dir.js';
 import { WorkLoop } from './work-loop.js';
 import { ReaderAccess, type ReaderGrant } from './reader-access.js';
 import type { AgentOperatorView } from './operator-endpoint.js';
+import { ExecutorManager, type ExecutorView } from './executor/executor-manager.js';
 
 export type { AgentEvent, AgentHealth, AgentListener } from './agent-events.js';
 
@@ -48,6 +49,8 @@ export interface AgentTask {
   readonly reason?: string;
   readonly message?: string;
   readonly healthy?: boolean;
+  /** Set for a task that runs on a custom executor. */
+  readonly executor_id?: string;
   readonly timestamp: number;
 }
 
@@ -67,6 +70,8 @@ export interface AgentDaemon {
   tasks(): AgentTask[];
   /** Status updates not yet done (awaiting acknowledgement), in journal order. */
   pendingUpdates(): StatusUpdate[];
+  /** The custom executors on this agent and their tasks. */
+  customExecutors?(): ExecutorView[];
   subscribe(listener: AgentListener): () => void;
 }
 
@@ -85,6 +90,7 @@ class StratusAgent implements AgentDaemon {
   private readonly listeners = new Set<AgentListener>();
   private readonly session: MasterSession;
   private readonly work: WorkLoop;
+  private readonly executorManager: ExecutorManager;
   private phase: 'new' | 'starting' | 'running' | 'stopped' = 'new';
   private stopping = false;
 
@@ -146,6 +152,17 @@ class StratusAgent implements AgentDaemon {
       total: () => this.resolved?.resources,
       subscribe: (l) => this.subscribe(l),
     });
+    this.executorManager = new ExecutorManager({
+      workDir: this.workDir.root,
+      log: this.log.child({ component: 'executors' }),
+      agentId: () => this.id,
+      containers: () => this.containers,
+      endpoint: () => (this.endpointUrl !== undefined ? new URL(this.endpointUrl).host : undefined),
+      hostname: () => this.resolved?.hostname ?? '',
+      report: (update) => this.reportUpdate(update),
+      sendMessages: (messages) => this.sendExecutorMessages(messages),
+      ...(options.executorTiming !== undefined && { timing: options.executorTiming }),
+    });
     this.work = new WorkLoop({
       client: this.client,
       session: this.session,
@@ -160,6 +177,7 @@ class StratusAgent implements AgentDaemon {
       recovering: () => this.recovering.size > 0,
       reportUpdate: (update) => this.reportUpdate(update),
       emit: (event) => this.emit(event),
+      executors: () => (this.containers !== undefined ? this.executorManager : undefined),
     });
   }
 
@@ -248,6 +266,7 @@ class StratusAgent implements AgentDaemon {
       const all = this.containers.containers();
       await Promise.all(all.map((i) => this.containers?.owner(i)?.destroy(i).catch((e: unknown) => this.log.warn('cannot destroy task', { taskId: i.taskId, error: e }))));
       for (const i of all) this.journal?.forget({ framework_id: i.frameworkId, task_id: i.taskId });
+      this.executorManager.forgetAll();
     }
     await this.teardown();
   }
@@ -260,6 +279,7 @@ class StratusAgent implements AgentDaemon {
     this.session.stop();
     if (this.gcTimer) clearInterval(this.gcTimer);
     this.updates?.stop();
+    this.executorManager.close();
     await this.work.stopped();
     await this.session.settled();
     await this.server?.close();
@@ -288,6 +308,7 @@ class StratusAgent implements AgentDaemon {
     });
     this.id = id;
     this.containers = set;
+    this.executorManager.load(id);
     this.unsubscribe = set.subscribe((e) => this.onContainerEvent(e));
     this.log.info('containerizers', { agentId: id, containerizers: set.description });
     const waits: Promise<unknown>[] = [];
@@ -341,6 +362,7 @@ class StratusAgent implements AgentDaemon {
       }
     }
     if (this.recovering.size === 0) this.orphanKills.clear();
+    if (this.containers !== undefined) this.executorManager.afterRecovery(this.containers, this.recovering.size > 0);
   }
 
   /** The master gave this agent a new id (the old one was removed): nothing of the old one may run. */
@@ -350,6 +372,7 @@ class StratusAgent implements AgentDaemon {
     this.containers = undefined;
     this.unsubscribe?.();
     this.recovering.clear();
+    this.executorManager.forgetAll();
     for (const info of set.containers()) {
       await set.owner(info)?.destroy(info).catch((e: unknown) => this.log.warn('cannot remove a task of the old agent id', { taskId: info.taskId, error: e }));
       this.journal?.forget({ framework_id: info.frameworkId, task_id: info.taskId });
@@ -396,7 +419,9 @@ class StratusAgent implements AgentDaemon {
     const out = new Map<string, { framework_id: string; task_id: string; state: string }>();
     const pending = new Map<string, string>();
     for (const u of this.journal?.pending() ?? []) pending.set(`${u.framework_id}/${u.task_id}`, u.state);
+    for (const t of this.executorManager.reportedTasks()) out.set(`${t.framework_id}/${t.task_id}`, t);
     for (const i of this.containers?.containers() ?? []) {
+      if (this.executorManager.owns(i)) continue;
       const k = refKey(i);
       if (!isTerminal(i.status.state) || pending.has(k)) out.set(k, { framework_id: i.frameworkId, task_id: i.taskId, state: `TASK_${i.status.state}` });
     }
@@ -411,6 +436,7 @@ class StratusAgent implements AgentDaemon {
       if (this.id === undefined) break;
       for (const st of readStates(this.workDir.root, c.kind, this.id, () => undefined)) {
         const k = `${st.frameworkId}/${st.taskId}`;
+        if (this.executorManager.owns({ frameworkId: st.frameworkId as FrameworkId, taskId: st.taskId as TaskId })) continue;
         if (st.terminal === undefined && !out.has(k)) out.set(k, { framework_id: st.frameworkId, task_id: st.taskId, state: st.engineId !== undefined ? 'TASK_RUNNING' : 'TASK_STARTING' });
       }
     }
@@ -446,6 +472,10 @@ class StratusAgent implements AgentDaemon {
   private killOrphan(task: TaskKeyed): void {
     const ref = taskRefOf(task);
     if (ref === undefined) return;
+    if (this.executorManager.hasTask(ref)) {
+      this.executorManager.kill(ref, undefined);
+      return;
+    }
     const owner = this.containers?.owner(ref);
     if (owner === undefined) {
       // Maybe in a container still to recover: removed once it shows up.
@@ -469,6 +499,11 @@ class StratusAgent implements AgentDaemon {
   }
 
   private reportStatus(status: ContainerStatus): void {
+    // A custom executor's own container: its life is the executor's, not a task's.
+    if (this.executorManager.owns(status)) {
+      this.executorManager.containerStatus(status);
+      return;
+    }
     const update = toStatusUpdate(status);
     if (update === undefined) {
       this.log.warn('a containerizer reported a status for a malformed task id; not sent', { taskId: status.taskId, state: status.state, message: status.message });
@@ -483,6 +518,16 @@ class StratusAgent implements AgentDaemon {
   private reportUpdate(update: StatusUpdate): void {
     this.updates?.report(update);
     this.emit({ type: 'status', at: performance.now(), update });
+  }
+
+  private async sendExecutorMessages(messages: { framework_id: string; executor_id: string; data: string }[]): Promise<void> {
+    const id = this.id;
+    const session = this.session.current;
+    if (id === undefined || session === undefined) throw new Error('not registered with the master');
+    const r = await this.client.executorMessages(id, { session, messages }, this.abort.signal);
+    r.results.forEach((result, i) => {
+      if (result !== 'delivered') this.log.warn('the master did not relay an executor message', { executorId: messages[i]?.executor_id, result });
+    });
   }
 
   pendingUpdates(): StatusUpdate[] {
@@ -519,7 +564,22 @@ class StratusAgent implements AgentDaemon {
   // ---- the agent endpoint ----
 
   tasks(): AgentTask[] {
-    return (this.containers?.containers() ?? []).map((i) => ({
+    const set = this.containers;
+    const onExecutors = this.executorManager.view().flatMap((e) => {
+      const c = set?.containers().find((i) => i.containerId === e.container_id);
+      return e.tasks.map((t) => ({
+        framework_id: e.framework_id,
+        task_id: t.task_id,
+        state: t.state,
+        containerizer: c?.containerizer ?? ('process' as const),
+        container_id: e.container_id ?? '',
+        ...(c?.engineId !== undefined && { engine_id: c.engineId }),
+        sandbox: e.sandbox,
+        executor_id: e.executor_id,
+        timestamp: c?.status.timestamp ?? 0,
+      }));
+    });
+    return [...(set?.containers() ?? []).filter((i) => !this.executorManager.owns(i)).map((i) => ({
       framework_id: i.frameworkId,
       task_id: i.taskId,
       state: `TASK_${i.status.state}`,
@@ -531,7 +591,16 @@ class StratusAgent implements AgentDaemon {
       ...(i.status.message !== undefined && { message: i.status.message }),
       ...(i.status.healthy !== undefined && { healthy: i.status.healthy }),
       timestamp: i.status.timestamp,
-    }));
+    })), ...onExecutors];
+  }
+
+  customExecutors(): ExecutorView[] {
+    return this.executorManager.view();
+  }
+
+  /** The custom executors, for the executor API on the agent endpoint (once the agent has an id). */
+  executors(): ExecutorManager | undefined {
+    return this.containers !== undefined ? this.executorManager : undefined;
   }
 
   state(): Record<string, unknown> & { tasks: AgentTask[] } {

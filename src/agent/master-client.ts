@@ -3,6 +3,9 @@ import { JsonApiClient } from '../http/json-client.js';
 import { ApiError } from '../wire/api-error.js';
 import {
   authorizeResponse,
+  executorMessagesResponse,
+  type ExecutorMessagesRequest,
+  type ExecutorMessagesResponse,
   registerResponse,
   statusResponse,
   workResponse,
@@ -66,6 +69,11 @@ export class MasterClient {
 
   async status(agentId: string, body: { session: string; updates: readonly StatusUpdate[] }, signal?: AbortSignal): Promise<StatusResponse> {
     return this.post(`/api/v1/agents/${encodeURIComponent(agentId)}/status`, body, statusResponse, this.timeoutMs, signal);
+  }
+
+  /** Executor -> framework messages for the master to relay. */
+  async executorMessages(agentId: string, body: ExecutorMessagesRequest, signal?: AbortSignal): Promise<ExecutorMessagesResponse> {
+    return this.post(`/api/v1/agents/${encodeURIComponent(agentId)}/messages`, body, executorMessagesResponse, this.timeoutMs, signal);
   }
 
   /** 404 and 409 are ReregisterRequired; any other failure an ApiError (status 0: no answer). */

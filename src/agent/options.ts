@@ -1,3 +1,4 @@
+import type { ExecutorManagerTiming } from './executor/executor-manager.js';
 import { hostname as osHostname } from 'node:os';
 import { z } from 'zod';
 import { GROUP_ATTRIBUTE, INSTANCE_ID_ATTRIBUTE, INSTANCE_TYPE_ATTRIBUTE, ZONE_ATTRIBUTE } from '../core/agent.js';
@@ -75,6 +76,8 @@ export interface AgentOptions {
   readonly headers?: Readonly<Record<string, string>>;
   readonly log?: Logger;
   readonly timing?: AgentTiming;
+  /** Custom executors' timeouts (heartbeat, shutdown grace, (re)registration); Mesos's defaults. */
+  readonly executorTiming?: ExecutorManagerTiming;
 }
 
 const positiveMs = z.number().int().positive().max(24 * 3600 * 1000);
@@ -117,6 +120,14 @@ export const agentOptionsSchema = z.object({
       completedTaskRetentionMs: z.number().int().min(0).optional(),
       maxCompletedTasks: z.number().int().min(0).optional(),
       gcIntervalMs: positiveMs.optional(),
+    })
+    .optional(),
+  executorTiming: z
+    .object({
+      heartbeatMs: positiveMs.optional(),
+      shutdownGraceMs: z.number().int().min(0).optional(),
+      registrationTimeoutMs: positiveMs.optional(),
+      reregistrationTimeoutMs: positiveMs.optional(),
     })
     .optional(),
 });

@@ -11,11 +11,13 @@ import { refKey, type LaunchRequest, type TaskRef } from './containerizer/contai
 import type { ContainerizerSet } from './containerizers.js';
 import { ReregisterRequired, type MasterClient } from './master-client.js';
 import type { MasterSession } from './master-session.js';
+import type { ExecutorManager } from './executor/executor-manager.js';
 import type { StatusJournal, TaskKeyed } from './status-journal.js';
 import { newStatusUuid, taskRefOf } from './status-update.js';
 
 // The agent's work: long-polls the master for what to do (launches, kills, acknowledgements
-// relayed from frameworks, framework messages) and hands it to the containerizers. The master
+// relayed from frameworks, framework messages) and hands it to the containerizers (tasks with a
+// custom executor, and framework messages, to the executor manager). The master
 // repeats launch and kill work until it sees its effect, so each item is applied once: a
 // repeat is recognised and skipped. Each poll confirms the acknowledgements the agent applied.
 
@@ -43,6 +45,8 @@ export interface WorkLoopOptions {
   /** Reports a status update the agent makes up itself (a kill that overtook its launch). */
   readonly reportUpdate: (update: StatusUpdate) => void;
   readonly emit: (event: AgentEvent) => void;
+  /** Custom executors (tasks with an ExecutorInfo go to them, and so do framework messages). */
+  readonly executors?: () => ExecutorManager | undefined;
 }
 
 export class WorkLoop {
@@ -147,10 +151,11 @@ export class WorkLoop {
     for (const l of work.launch) if (this.launchTask(l)) news = true;
     for (const k of work.kill) if (this.killTask(k)) news = true;
     for (const m of work.messages) {
-      // Stratus runs no custom executors: a framework message is logged (Mesos would hand it to the executor).
-      const preview = Buffer.from(m.data, 'base64').toString('utf8').slice(0, 256);
-      this.o.log.info('framework message', { frameworkId: m.framework_id, executorId: m.executor_id, bytes: Math.floor((m.data.length * 3) / 4), preview });
       this.o.emit({ type: 'message', frameworkId: m.framework_id, executorId: m.executor_id, data: m.data });
+      if (this.o.executors?.()?.frameworkMessage(m.framework_id, m.executor_id, m.data)) continue;
+      // No such executor subscribed here: dropped, as in Mesos (logged).
+      const preview = Buffer.from(m.data, 'base64').toString('utf8').slice(0, 256);
+      this.o.log.info('framework message for no subscribed executor; dropped', { frameworkId: m.framework_id, executorId: m.executor_id, bytes: Math.floor((m.data.length * 3) / 4), preview });
     }
     return news;
   }
@@ -169,6 +174,8 @@ export class WorkLoop {
     // The master repeats a launch until it has applied STARTING, and the framework cannot have
     // acknowledged STARTING before that: while the task has updates pending, it is a repeat.
     if (this.launching.has(key) || journal?.hasPending(item)) return false;
+    const executors = this.o.executors?.();
+    if (executors !== undefined && (item.spec as TaskSpec | undefined)?.executor !== undefined) return executors.launch(item);
     const previous = set.owner(ref);
     const before = previous?.status(ref);
     if (before !== undefined && !isTerminal(before.state)) return false;
@@ -190,6 +197,8 @@ export class WorkLoop {
     const set = this.o.containers();
     if (ref === undefined || set === undefined) return false;
     const key = refKey(ref);
+    const executors = this.o.executors?.();
+    if (executors?.hasTask(ref)) return executors.kill(ref, item.grace_period_ms);
     const owner = set.owner(ref);
     if (owner !== undefined) {
       const st = owner.status(ref);

@@ -47,4 +47,20 @@ export interface Agent {
   readonly registeredEpoch?: number;
   /** sha256 of the secret issued to this agent id: a re-registration under the id must present it. */
   readonly secretHash?: string;
+  /**
+   * Custom executors on the agent, by `<framework id>/<executor id>`: the resources each holds
+   * (counted once in `allocated`, beside its tasks') and its live tasks. When its last task
+   * ends the agent shuts it down and its resources return (use-cases/executors.ts).
+   */
+  readonly executors?: Readonly<Record<string, AgentExecutor>>;
+}
+
+export interface AgentExecutor {
+  readonly frameworkId: string;
+  readonly executorId: string;
+  readonly resources: Resources;
+  /** The ExecutorInfo it was launched with (canonical JSON): a task naming the id with another is invalid. */
+  readonly fingerprint: string;
+  /** Its tasks that have not ended. */
+  readonly tasks: readonly string[];
 }

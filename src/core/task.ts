@@ -1,5 +1,6 @@
 import type { AgentId, ExecutorId, FrameworkId, TaskId } from './ids.js';
 import type { Resources } from './resources.js';
+import type { JsonObject } from './json.js';
 import type { TaskState } from './task-state.js';
 
 /** What to run: Mesos's CommandInfo. `shell: true` runs `value` with `sh -c`. */
@@ -59,6 +60,25 @@ export interface TaskSpec {
   /** Tasks launched together by LAUNCH_GROUP share this id. */
   readonly groupId?: string;
   readonly executorId?: ExecutorId;
+  /** A custom executor (Mesos's TaskInfo.executor): the agent runs it and hands it the task. */
+  readonly executor?: ExecutorSpec;
+  /** TaskInfo.data (base64), handed to a custom executor in its LAUNCH event. */
+  readonly data?: string;
+}
+
+/**
+ * Mesos's ExecutorInfo for a custom executor: what the agent runs (command, optional container)
+ * and the resources it holds besides its tasks'. `info` is the ExecutorInfo JSON as the
+ * framework sent it (validated, framework_id filled in): the executor's SUBSCRIBED and LAUNCH
+ * events carry it, and a second task naming the same executor id must send the same one.
+ */
+export interface ExecutorSpec {
+  readonly executorId: ExecutorId;
+  readonly name?: string;
+  readonly command: CommandSpec;
+  readonly container?: ContainerSpec;
+  readonly resources: Resources;
+  readonly info: JsonObject;
 }
 
 export const DEFAULT_KILL_GRACE_PERIOD_MS = 3_000;

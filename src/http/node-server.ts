@@ -43,6 +43,12 @@ export async function handleNodeRequest(router: Router, req: IncomingMessage, re
   res.on('close', () => abort.abort());
   const url = new URL(req.url ?? '/', 'http://localhost');
   const limit = router.maxBodyBytes;
+  // Read before the body: a body cut off for its size takes the socket with it.
+  const sock = req.socket;
+  const connection =
+    sock.remotePort !== undefined && sock.localPort !== undefined
+      ? { remoteAddress: sock.remoteAddress ?? '', remotePort: sock.remotePort, localAddress: sock.localAddress ?? '', localPort: sock.localPort }
+      : undefined;
   const body = await readBody(req, limit);
   const request: HttpRequest = {
     method: req.method ?? 'GET',
@@ -52,6 +58,7 @@ export async function handleNodeRequest(router: Router, req: IncomingMessage, re
     // An oversized body is handed on as just over the limit, so the router answers 413.
     body: body ?? ' '.repeat(limit + 1),
     signal: abort.signal,
+    ...(connection !== undefined && { connection }),
   };
   const response = await router.handle(request);
   const head = req.method === 'HEAD';

@@ -13,6 +13,8 @@ export interface HttpRequest {
   readonly body: string;
   /** Aborted when the client goes away. */
   readonly signal?: AbortSignal;
+  /** The TCP connection's ends, when the transport has one (the node server): who is calling from this host. */
+  readonly connection?: { readonly remoteAddress: string; readonly remotePort: number; readonly localAddress: string; readonly localPort: number };
 }
 
 export interface JsonResponse {

@@ -103,7 +103,10 @@ export const launchWork = taskRef.extend({
   role: z.string().optional(),
   /** Fixed-point Resources (src/core/resources.ts), including the task's ports; the containerizer checks them. */
   resources: z.unknown(),
-  /** The TaskSpec (src/core/task.ts); a malformed one becomes a TASK_ERROR update on the agent. */
+  /**
+   * The TaskSpec (src/core/task.ts); a malformed one becomes a TASK_ERROR update on the agent.
+   * A task on a custom executor carries its ExecutorSpec in `spec.executor` (and TaskInfo.data in `spec.data`).
+   */
   spec: z.unknown(),
   kill_grace_period_ms: z.number().min(0).optional(),
 });
@@ -144,3 +147,19 @@ export const statusResponse = z.object({
   results: z.array(z.object({ uuid: z.string(), result: statusResult, message: z.string().optional(), kill: z.boolean().optional() })),
 });
 export type StatusResponse = z.output<typeof statusResponse>;
+
+// --- executor messages ----------------------------------------------------------------------
+
+/**
+ * Messages custom executors sent their frameworks (the executor API's MESSAGE call): the master
+ * hands each to its framework as a MESSAGE event, best effort as in Mesos. An executor the
+ * master does not have on this agent gets `unknown_executor`.
+ */
+export const executorMessagesRequest = z.object({
+  session: id,
+  messages: z.array(z.object({ framework_id: id, executor_id: id, data: z.string().max(1 << 20) })).min(1).max(100),
+});
+export type ExecutorMessagesRequest = z.input<typeof executorMessagesRequest>;
+
+export const executorMessagesResponse = z.object({ results: z.array(z.enum(['delivered', 'unknown_executor'])) });
+export type ExecutorMessagesResponse = z.output<typeof executorMessagesResponse>;

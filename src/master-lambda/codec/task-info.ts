@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import { ValidationError } from '../../core/errors.js';
-import { agentId, executorId, taskId, type AgentId, type TaskId } from '../../core/ids.js';
+import { agentId, taskId, type AgentId, type TaskId } from '../../core/ids.js';
 import type { Resources } from '../../core/resources.js';
 import type { CommandSpec, ContainerSpec, HealthCheckSpec, TaskSpec } from '../../core/task.js';
 import { decodeResources, mesosResources } from '../../wire/mesos-resources.js';
+import { decodeTaskExecutor } from './executor-info.js';
 import { finiteNumber, idValue, int64, labels, labelsToRecord, parse } from '../../wire/validate.js';
 
 // Mesos's TaskInfo (JSON) -> the launch contract the agent understands (TaskSpec).
@@ -30,7 +31,7 @@ const dockerInfo = z.object({
   port_mappings: z.array(z.unknown()).optional(),
 });
 
-const containerInfo = z.object({
+export const containerInfo = z.object({
   type: z.enum(['DOCKER', 'MESOS']),
   docker: dockerInfo.optional(),
   mesos: z.object({ image: z.object({ type: z.enum(['DOCKER', 'APPC']).optional(), docker: z.object({ name: z.string().min(1).max(1024) }).optional() }).optional() }).optional(),
@@ -64,7 +65,7 @@ export const taskInfo = z.object({
   task_id: idValue,
   agent_id: idValue,
   resources: mesosResources,
-  executor: z.object({ executor_id: idValue }).passthrough().optional(),
+  executor: z.unknown().optional(),
   command: commandInfo.optional(),
   container: containerInfo.optional(),
   health_check: healthCheck.optional(),
@@ -123,6 +124,21 @@ export function decodeCommand(c: z.output<typeof commandInfo>, field: string, im
 // Docker image references: [registry/]name[:tag][@digest], lower-case path components.
 const IMAGE_PATTERN = /^(?:[a-zA-Z0-9.-]+(?::\d+)?\/)?[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
 
+/** ContainerInfo -> ContainerSpec; undefined when it names no image (a MESOS container without one). */
+export function decodeContainer(c: z.output<typeof containerInfo>, field: string): ContainerSpec | undefined {
+  const image = c.docker?.image ?? c.mesos?.image?.docker?.name;
+  if (c.type === 'DOCKER' && !c.docker) {
+    throw new ValidationError(`${field}.container.docker is required for a DOCKER container`, `${field}.container.docker`);
+  }
+  if (image === undefined) return undefined;
+  if (!IMAGE_PATTERN.test(image)) throw new ValidationError(`${field}.container image '${image.slice(0, 128)}' is not a valid image reference`, `${field}.container.docker.image`);
+  const net = c.docker?.network ?? 'HOST';
+  if (net === 'BRIDGE' || net === 'USER') {
+    throw new ValidationError(`${field}.container.docker.network ${net} is not supported (HOST or NONE)`, `${field}.container.docker.network`);
+  }
+  return { type: c.type, docker: { image, network: net, pullPolicy: c.docker?.force_pull_image ? 'ALWAYS' : 'IF_NOT_PRESENT' } };
+}
+
 export function decodeTaskInfo(value: unknown, field: string): DecodedTask {
   const t = parse(taskInfo, value, field);
   const tid = taskId(t.task_id.value, `${field}.task_id.value`);
@@ -131,25 +147,10 @@ export function decodeTaskInfo(value: unknown, field: string): DecodedTask {
   if (res.cpus === 0 && res.mem === 0) {
     throw new ValidationError(`${field}.resources must include cpus or mem`, `${field}.resources`);
   }
-  let container: ContainerSpec | undefined;
-  if (t.container) {
-    const image = t.container.docker?.image ?? t.container.mesos?.image?.docker?.name;
-    if (t.container.type === 'DOCKER' && !t.container.docker) {
-      throw new ValidationError(`${field}.container.docker is required for a DOCKER container`, `${field}.container.docker`);
-    }
-    if (image !== undefined) {
-      if (!IMAGE_PATTERN.test(image)) throw new ValidationError(`${field}.container image '${image.slice(0, 128)}' is not a valid image reference`, `${field}.container.docker.image`);
-      const net = t.container.docker?.network ?? 'HOST';
-      if (net === 'BRIDGE' || net === 'USER') {
-        throw new ValidationError(`${field}.container.docker.network ${net} is not supported (HOST or NONE)`, `${field}.container.docker.network`);
-      }
-      container = {
-        type: t.container.type,
-        docker: { image, network: net, pullPolicy: t.container.docker?.force_pull_image ? 'ALWAYS' : 'IF_NOT_PRESENT' },
-      };
-    }
-  }
-  if (!t.command && !container) {
+  const container = t.container ? decodeContainer(t.container, field) : undefined;
+  // A custom executor runs the task; otherwise the task is a command (or an image's own).
+  const executor = t.executor !== undefined ? decodeTaskExecutor(t.executor, t.command !== undefined, `${field}.executor`) : undefined;
+  if (!executor && !t.command && !container) {
     throw new ValidationError(`${field} needs a command or a container image`, `${field}.command`);
   }
   const command = t.command ? decodeCommand(t.command, `${field}.command`, container?.docker !== undefined) : undefined;
@@ -187,7 +188,8 @@ export function decodeTaskInfo(value: unknown, field: string): DecodedTask {
     ...(healthCheck ? { healthCheck } : {}),
     ...(killGracePeriodMs !== undefined ? { killGracePeriodMs } : {}),
     ...(t.discovery?.name ? { discovery: { name: t.discovery.name, ports: t.discovery.ports?.ports ?? [] } } : {}),
-    ...(t.executor ? { executorId: executorId(t.executor.executor_id.value, `${field}.executor.executor_id.value`) } : {}),
+    ...(executor ? { executorId: executor.executorId, executor } : {}),
+    ...(executor && t.data !== undefined ? { data: t.data } : {}),
   };
   return { taskId: tid, agentId: aid, resources: res, spec };
 }

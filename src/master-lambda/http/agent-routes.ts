@@ -1,6 +1,7 @@
 import type { MasterContext } from '../master-context.js';
 import { ForbiddenError } from '../../core/errors.js';
-import { authorizeRequest, heartbeatRequest, registerRequest, statusRequest, workRequest } from '../../wire/agent-api.js';
+import { authorizeRequest, executorMessagesRequest, heartbeatRequest, registerRequest, statusRequest, workRequest } from '../../wire/agent-api.js';
+import { relayExecutorMessages } from '../use-cases/executor-messages.js';
 import { authorizeReader } from '../use-cases/reader-access.js';
 import { parse } from '../../wire/validate.js';
 import { agentHeartbeat, registerAgent, requireAgentSession } from '../use-cases/agent-register.js';
@@ -43,6 +44,11 @@ export async function agentRoute(ctx: MasterContext, auth: Authenticator, req: H
     const wait = Math.min((r.wait_seconds ?? ctx.config.longPollMaxWaitMs / 1000) * 1000, ctx.config.longPollMaxWaitMs);
     // Resources and TaskSpec are plain JSON data; the type system just cannot see it.
     return { status: 200, body: (await pollWork(ctx, agent, wait, r.since_version, req.signal)) as unknown as JsonValue };
+  }
+  if (action === 'messages') {
+    const r = parse(executorMessagesRequest, body);
+    const agent = await requireAgentSession(ctx, id, r.session);
+    return { status: 200, body: { ...(await relayExecutorMessages(ctx, agent, r.messages)) } };
   }
   const r = parse(statusRequest, body);
   const agent = await requireAgentSession(ctx, id, r.session);

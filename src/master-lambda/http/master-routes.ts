@@ -22,7 +22,7 @@ export function mountMasterRoutes(router: Router, ctx: MasterContext, options: M
   router.route('POST', '/api/v1/scheduler', (req) => schedulerRoute(ctx, auth, req, { canStream: options.canStream }));
   router.route('GET', '/api/v1/scheduler/events', (req) => eventsPoll(ctx, auth, req));
   router.route('POST', '/api/v1/agents/register', (req) => agentRoute(ctx, auth, req, undefined, 'register'));
-  router.route('POST', '/api/v1/agents/:agent/:action(heartbeat|work|status|authorize)', (req, p) => agentRoute(ctx, auth, req, p.agent, p.action!));
+  router.route('POST', '/api/v1/agents/:agent/:action(heartbeat|work|status|authorize|messages)', (req, p) => agentRoute(ctx, auth, req, p.agent, p.action!));
   router.route('POST', '/api/v1', (req) => operatorRoute(ctx, req, { canStream: options.canStream, authenticate: auth !== openAccess }), { access: 'operator' });
   router.route('GET', '/master/state', (req) => stateEndpoint(ctx, req), { access: 'operator' });
   router.route('GET', '/state', (req) => stateEndpoint(ctx, req), { access: 'operator' });

@@ -13,6 +13,7 @@ import { retryOnConflict } from '../retry.js';
 import { addEvents, appendEvents } from './framework-events.js';
 import { releaseOffers } from './release-offers.js';
 import { giveBack } from '../agent-counters.js';
+import { ExecutorLedger } from './executors.js';
 
 // ACCEPT with LAUNCH / LAUNCH_GROUP. Offers are checked (live, the caller's, one agent, the
 // current epoch), tasks are checked (new ids, fit, role), and then ONE fenced transaction
@@ -133,14 +134,22 @@ export async function accept(ctx: MasterContext, framework: Stored<Framework>, c
 
     const errors = new Map<string, string>(); // task id -> why
     let used = EMPTY;
+    const executors = new ExecutorLedger(agent, framework.id);
     requested.forEach((r, i) => {
       const d = r.decoded;
+      // A task on a custom executor not yet on the agent also needs the executor's resources.
+      const need = d ? add(d.resources, executors.extra(d.spec)) : EMPTY;
+      const badExecutor = d ? executors.invalid(d.spec, r.group !== undefined) : undefined;
       if (existing[i]) errors.set(r.taskId, `task id ${r.taskId} is already in use by this framework`);
       else if (!d) errors.set(r.taskId, r.invalid ?? 'invalid task');
       else if (d.agentId !== agent.id) errors.set(d.taskId, `task agent_id ${d.agentId} is not the offers' agent ${agent.id}`);
-      else if (!contains(subtract(offered, used), d.resources)) {
-        errors.set(d.taskId, `task needs ${format(d.resources)} but only ${format(subtract(offered, used))} is left in the offers`);
-      } else used = add(used, d.resources);
+      else if (badExecutor !== undefined) errors.set(d.taskId, badExecutor);
+      else if (!contains(subtract(offered, used), need)) {
+        errors.set(d.taskId, `task needs ${format(need)} but only ${format(subtract(offered, used))} is left in the offers`);
+      } else {
+        used = add(used, need);
+        executors.charge(d.spec, d.taskId);
+      }
     });
     // A LAUNCH_GROUP is all or nothing: one bad task fails the group, and its resources return.
     const failedGroups = new Set(requested.filter((r) => r.group !== undefined && errors.has(r.taskId)).map((r) => r.group!));
@@ -161,7 +170,7 @@ export async function accept(ctx: MasterContext, framework: Stored<Framework>, c
 
     const tx = ctx.registry.transaction().fence(epoch);
     for (const o of live) tx.deleteOffer(o.id, { version: o.version });
-    tx.putAgent({ ...agent, offered: afterOffered, allocated: afterAllocated }, { version: agent.version });
+    tx.putAgent({ ...agent, offered: afterOffered, allocated: afterAllocated, ...executors.agentFields() }, { version: agent.version });
     for (const r of launching) {
       const task: Task = {
         frameworkId: framework.id,

@@ -62,6 +62,7 @@ export async function registerAgent(ctx: MasterContext, req: RegisterRequest): P
       reachability: 'REACHABLE',
       deactivated: known?.deactivated ?? false,
       ...(known?.drain ? { drain: known.drain } : {}),
+      ...(known?.executors ? { executors: known.executors } : {}),
       registeredAt: known?.registeredAt ?? now,
       session,
       registeredEpoch: epoch,

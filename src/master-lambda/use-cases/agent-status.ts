@@ -7,7 +7,7 @@ import { updateEvent, type SchedulerEvent } from '../codec/scheduler-event.js';
 import type { MasterContext } from '../master-context.js';
 import { retryOnConflict } from '../retry.js';
 import { addEvents } from './framework-events.js';
-import { giveBack } from '../agent-counters.js';
+import { afterTaskEnded } from './executors.js';
 
 // Status updates from an agent: each moves its task through the state machine and reaches
 // the framework as an UPDATE event. The updates one request carries for one task (STARTING
@@ -97,8 +97,8 @@ async function applyTaskUpdates(ctx: MasterContext, agentId: string, updates: re
     const ended = changed && isTerminal(task.state);
     // The agent and the framework's log head are both hot: read them together, just before the commit.
     const [agent] = await Promise.all([ended ? ctx.registry.getAgent(agentId) : undefined, addEvents(ctx, tx, new Map([[task.frameworkId, events]]))]);
-    // The task's resources return to the agent's free pool.
-    if (agent) tx.putAgent({ ...agent, allocated: giveBack(agent.allocated, task.resources, 'agent.allocated') }, { version: agent.version });
+    // The task's resources return to the agent's free pool (its executor's too, when it was the last).
+    if (agent) tx.putAgent({ ...agent, ...afterTaskEnded(agent, task) }, { version: agent.version });
     await tx.commit();
     for (const s of applied) ctx.metrics.taskStatus(s);
     if (ended) ctx.notifier.notify('allocation');

@@ -7,7 +7,7 @@ import type { MasterContext } from '../master-context.js';
 import { retryOnConflict } from '../retry.js';
 import { addEvents, appendEvents } from './framework-events.js';
 import { releaseOffers } from './release-offers.js';
-import { giveBack } from '../agent-counters.js';
+import { afterTaskEnded } from './executors.js';
 
 // State changes the master itself decides (an agent unreachable, gone, back): each task moves
 // in one transaction with its UPDATE event and, when it ends, its resources' return.
@@ -22,7 +22,7 @@ export async function moveTask(ctx: MasterContext, task: Stored<Task>, state: Ta
     const tx = ctx.registry.transaction().putTask(withStatus(t, status, now), { version: t.version });
     if (isTerminal(state)) {
       const agent = await ctx.registry.getAgent(t.agentId);
-      if (agent) tx.putAgent({ ...agent, allocated: giveBack(agent.allocated, t.resources, 'agent.allocated') }, { version: agent.version });
+      if (agent) tx.putAgent({ ...agent, ...afterTaskEnded(agent, t) }, { version: agent.version });
     }
     await addEvents(ctx, tx, new Map([[t.frameworkId, [updateEvent(t, status)]]]));
     await tx.commit();

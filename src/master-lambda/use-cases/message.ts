@@ -5,8 +5,9 @@ import type { Stored } from '../../state/registry.js';
 import type { SchedulerCall } from '../codec/scheduler-call.js';
 import type { MasterContext } from '../master-context.js';
 
-// MESSAGE: framework-to-executor data. Stratus runs command tasks, so the agent receives the
-// message in its work and logs it for the task's executor id; delivery is best effort, as in Mesos.
+// MESSAGE: framework-to-executor data. The agent receives the message in its work and hands it
+// to the custom executor of that id (a MESSAGE event on its stream), or drops it (logged) when no
+// such executor is subscribed there; delivery is best effort, as in Mesos.
 
 export const MESSAGE_TTL_SECONDS = 600;
 

@@ -41,9 +41,17 @@ describe('the node server', () => {
     router.route('POST', '/echo', async (req) => json(200, { got: req.body.length }));
     router.route('GET', '/bytes', async () => ({ status: 200, headers: { 'Content-Type': 'text/plain' }, raw: Buffer.from('hello\n') }));
     router.route('GET', '/ops', async () => json(200, {}), { access: 'operator' });
+    router.route('GET', '/whoami', async (req) => json(200, req.connection ?? {}));
     server = await serve(router, { port: 0 });
   });
   afterAll(() => server.close());
+
+  it("hands routes the TCP connection's ends (the agent knows a local executor by them)", async () => {
+    const res = await fetch(`${server.url}/whoami`);
+    const ends = (await res.json()) as { remoteAddress: string; remotePort: number; localPort: number };
+    expect(ends).toMatchObject({ remoteAddress: '127.0.0.1', localAddress: '127.0.0.1', localPort: server.port });
+    expect(ends.remotePort).toBeGreaterThan(0);
+  });
 
   it('answers a request with headers over the limit with a JSON 431', async () => {
     const answer = await raw(server.port, `GET /bytes HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20 * 1024)}\r\n\r\n`);
