@@ -212,6 +212,8 @@ describe('Mesos operator endpoints and calls (open access)', () => {
     const offer = await f.nextOffer(nextEvent);
     const call = launchCall(offer, [{ id: 'ex1', cpus: 0.5, mem: 32, command: 'run forever' }]) as { accept: { operations: { launch: { task_infos: Json[] } }[] } };
     const ti = call.accept.operations[0]!.launch.task_infos[0]!;
+    // As in Mesos, a task runs either its own command or under an executor, not both.
+    delete ti.command;
     ti.executor = { executor_id: { value: 'my-exec' }, command: { value: 'run forever' } };
     const launched = await f.call(call as unknown as Json);
     expect(launched.status, JSON.stringify(launched.json)).toBe(202);
