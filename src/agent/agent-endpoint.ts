@@ -100,7 +100,13 @@ export function agentRoutes(source: AgentEndpointSource, log: Logger): Router {
       return json(200, metrics.snapshot());
     });
   }
-  if (source.operatorView) mountAgentOperatorRoutes(router, { operatorView: () => source.operatorView!(), authorize: (a, f) => source.authorize(a, f) });
+  if (source.operatorView) {
+    mountAgentOperatorRoutes(router, {
+      operatorView: () => source.operatorView!(),
+      authorize: (a, f) => source.authorize(a, f),
+      ...(metrics ? { metricsSnapshot: () => metrics.snapshot() } : {}),
+    });
+  }
   if (source.executors) mountExecutorApi(router, () => source.executors?.());
   return router;
 }

@@ -18,7 +18,7 @@ import type { ReaderGrant } from './reader-access.js';
 //   GET /flags                the agent's settings (operators only)
 //   GET /version              the Mesos API version (open, as in Mesos)
 //   POST /api/v1              the agent operator API: GET_HEALTH, GET_STATE, GET_CONTAINERS,
-//                             GET_EXECUTORS, GET_FRAMEWORKS, GET_TASKS, GET_AGENT, GET_VERSION, GET_FLAGS
+//                             GET_EXECUTORS, GET_FRAMEWORKS, GET_TASKS, GET_AGENT, GET_VERSION, GET_FLAGS, GET_METRICS
 // The master judges the caller (ReaderAccess): an operator sees everything, a framework's
 // principal only its own tasks, containers and executors.
 //
@@ -43,9 +43,11 @@ export interface AgentOperatorView {
 export interface AgentOperatorSource {
   operatorView(): AgentOperatorView;
   authorize(authorization: string | undefined, frameworkIds: readonly string[]): Promise<ReaderGrant>;
+  /** The agent's figures under Mesos's names (as /metrics/snapshot), for GET_METRICS. */
+  metricsSnapshot?(): Record<string, number>;
 }
 
-const AGENT_CALLS = ['GET_HEALTH', 'GET_STATE', 'GET_CONTAINERS', 'GET_EXECUTORS', 'GET_FRAMEWORKS', 'GET_TASKS', 'GET_AGENT', 'GET_VERSION', 'GET_FLAGS'] as const;
+const AGENT_CALLS = ['GET_HEALTH', 'GET_STATE', 'GET_CONTAINERS', 'GET_EXECUTORS', 'GET_FRAMEWORKS', 'GET_TASKS', 'GET_AGENT', 'GET_VERSION', 'GET_FLAGS', 'GET_METRICS'] as const;
 const agentCall = z.object({ type: z.enum(AGENT_CALLS) }).passthrough();
 
 function flat(r: Resources | undefined): Record<string, unknown> {
@@ -231,6 +233,12 @@ export function mountAgentOperatorRoutes(router: Router, source: AgentOperatorSo
         return answer('get_tasks', v1Tasks(view, containers));
       case 'GET_STATE':
         return answer('get_state', { get_tasks: v1Tasks(view, containers), get_executors: v1Executors(containers), get_frameworks: v1Frameworks(containers) });
+      case 'GET_METRICS': {
+        // As /metrics/snapshot: for operators only.
+        requireOperator(grant, "the agent's metrics");
+        const figures = source.metricsSnapshot?.() ?? {};
+        return answer('get_metrics', { metrics: Object.entries(figures).map(([name, value]) => ({ name, value })) });
+      }
     }
   });
   return router;

@@ -120,6 +120,11 @@ describe('agent operator endpoints', () => {
     const fl = (await call({ type: 'GET_FLAGS' }, OPERATOR)).json as { get_flags: { flags: { name: string; value: string }[] } };
     expect(fl.get_flags.flags).toContainEqual({ name: 'work_dir', value: workDir });
     expect((await call({ type: 'GET_FLAGS' }, TEAM_A)).status).toBe(403);
+    // GET_METRICS: the agent's /metrics/snapshot figures, for operators only.
+    const mt = (await call({ type: 'GET_METRICS' }, OPERATOR)).json as { get_metrics: { metrics: { name: string; value: number }[] } };
+    expect(mt.get_metrics.metrics).toContainEqual({ name: 'slave/tasks_running', value: 2 });
+    expect(mt.get_metrics.metrics).toContainEqual({ name: 'slave/registered', value: 1 });
+    expect((await call({ type: 'GET_METRICS' }, TEAM_A)).status).toBe(403);
 
     const tasks = (await call({ type: 'GET_TASKS' }, OPERATOR)).json as { get_tasks: { launched_tasks: { task_id: { value: string }; state: string; agent_id: Json }[]; completed_tasks: Json[] } };
     expect(tasks.get_tasks.launched_tasks.map((t) => t.task_id.value).sort()).toEqual(['a-task', 'b-task']);
