@@ -59,8 +59,9 @@ async function startDev(extra: string[] = []): Promise<Dev> {
   };
 }
 
+/** Submits a job with the CLI; the page, not `stratus run`'s own wait, is what the test watches. */
 function runJob(url: string, name: string, instances: number, command: string, env: Record<string, string> = {}, cpus = 0.1): Promise<unknown> {
-  return exec(process.execPath, [CLI, 'run', '--master', url, '--name', name, '--instances', String(instances), '--cpus', String(cpus), '--mem', '32', '--', command], {
+  return exec(process.execPath, [CLI, 'run', '--detach', '--master', url, '--name', name, '--instances', String(instances), '--cpus', String(cpus), '--mem', '32', '--', command], {
     env: { ...process.env, ...env },
   });
 }
