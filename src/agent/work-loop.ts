@@ -150,6 +150,12 @@ export class WorkLoop {
     }
     for (const l of work.launch) if (this.launchTask(l)) news = true;
     for (const k of work.kill) if (this.killTask(k)) news = true;
+    for (const x of work.shutdown_executors) {
+      const r = this.o.executors?.()?.shutdown(x.framework_id, x.executor_id) ?? 'unknown';
+      if (r === 'started') news = true;
+      // As Mesos: a shutdown for an executor this agent does not run is ignored (logged).
+      if (r === 'unknown') this.o.log.info('shutdown for an executor not running here; ignored', { frameworkId: x.framework_id, executorId: x.executor_id });
+    }
     for (const m of work.messages) {
       this.o.emit({ type: 'message', frameworkId: m.framework_id, executorId: m.executor_id, data: m.data });
       if (this.o.executors?.()?.frameworkMessage(m.framework_id, m.executor_id, m.data)) continue;

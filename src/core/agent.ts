@@ -63,4 +63,6 @@ export interface AgentExecutor {
   readonly fingerprint: string;
   /** Its tasks that have not ended. */
   readonly tasks: readonly string[];
+  /** When its framework asked for it to be shut down (scheduler SHUTDOWN): the agent's work says so until it is gone. */
+  readonly shutdownRequestedAt?: number;
 }

@@ -119,6 +119,8 @@ export const workResponse = z.object({
   kill: z.array(taskRef.extend({ grace_period_ms: z.number().min(0).optional() })).default([]),
   acks: z.array(ackRef).default([]),
   messages: z.array(z.object({ framework_id: z.string(), executor_id: z.string(), data: z.string() })).default([]),
+  /** Custom executors their framework asked to shut down (scheduler SHUTDOWN); repeated until they are gone. */
+  shutdown_executors: z.array(z.object({ framework_id: id, executor_id: id })).default([]),
 });
 export type WorkResponse = z.output<typeof workResponse>;
 

@@ -34,6 +34,8 @@ const runRecord = z.object({
   token: z.string(),
   subscribedOnce: z.boolean(),
   shuttingDown: z.boolean(),
+  /** Its framework asked for the shutdown (scheduler SHUTDOWN): not started again for that request. */
+  frameworkShutdown: z.boolean().optional(),
   terminated: z.boolean(),
   tasks: z.array(taskRecord),
 });

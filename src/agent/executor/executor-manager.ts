@@ -278,6 +278,29 @@ export class ExecutorManager {
     return run.subscription.channel.push(messageEvent(data));
   }
 
+  /**
+   * Its framework asked for the executor to be shut down (scheduler SHUTDOWN, repeated in the
+   * agent's work until it is gone): SHUTDOWN on its stream, a kill after the grace period if it
+   * has not exited. Its tasks count as killed: one it never received ends TASK_KILLED now, the
+   * others when the executor reports them or, if it does not, when its container ends
+   * (TASK_KILLED, REASON_EXECUTOR_TERMINATED). 'unknown' when no such executor is here.
+   */
+  shutdown(frameworkId: string, executorId: string): 'started' | 'already' | 'unknown' {
+    const run = this.runs.get(key(frameworkId, executorId));
+    if (run === undefined) return 'unknown';
+    if (run.terminated || run.frameworkShutdown === true) return 'already';
+    run.frameworkShutdown = true;
+    for (const t of run.tasks) {
+      if (isTerminal(parseTaskStateName(t.state) ?? 'FINISHED')) continue;
+      t.killRequested = true;
+      if (!t.sent) this.endTask(run, t, 'TASK_KILLED', 'REASON_EXECUTOR_TERMINATED', 'Executor shut down by its framework before the task reached it');
+    }
+    this.o.log.info('shutting down a custom executor at its framework\'s request', { frameworkId, executorId, gracePeriodMs: this.shutdownGraceMs });
+    if (run.shuttingDown) this.save(); // already idle and shutting down: its deadline stands
+    else this.beginShutdown(run);
+    return 'started';
+  }
+
   /** A status of an executor's own container. */
   containerStatus(status: ContainerStatus): void {
     // A retired run's container is the one alive: its successor (same container task id) waits for its end.
@@ -501,6 +524,11 @@ export class ExecutorManager {
   private maybeIdle(run: Run): void {
     if (run.terminated || run.shuttingDown) return;
     if (run.tasks.some((t) => !isTerminal(parseTaskStateName(t.state) ?? 'FINISHED'))) return;
+    this.beginShutdown(run);
+  }
+
+  /** SHUTDOWN to the executor (now, or when it subscribes), then a kill once the grace period has passed. */
+  private beginShutdown(run: Run): void {
     run.shuttingDown = true;
     run.subscription?.channel.push(shutdownEvent());
     if (run.timer) clearTimeout(run.timer);

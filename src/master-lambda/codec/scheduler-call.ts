@@ -19,13 +19,13 @@ export const CALL_TYPES = [
   'MESSAGE',
   'REQUEST',
   'UPDATE_FRAMEWORK',
+  'SHUTDOWN',
 ] as const;
 export type CallType = (typeof CALL_TYPES)[number];
 
 // A Map, not an object literal: a call type named like an Object property (constructor,
 // toString, __proto__) must read as unknown, not as something found on the prototype.
 const UNSUPPORTED_CALLS: ReadonlyMap<string, string> = new Map(Object.entries({
-  SHUTDOWN: 'Stratus runs command tasks without custom executors; use KILL',
   ACCEPT_INVERSE_OFFERS: 'Stratus does not make inverse offers',
   DECLINE_INVERSE_OFFERS: 'Stratus does not make inverse offers',
   ACKNOWLEDGE_OPERATION_STATUS: 'Stratus supports no offer operations with status updates',
@@ -107,6 +107,7 @@ export const schedulerCallSchema = z.discriminatedUnion('type', [
     framework_id: idValue,
     update_framework: z.object({ framework_info: frameworkInfo, suppressed_roles: roleList.optional() }),
   }),
+  z.object({ type: z.literal('SHUTDOWN'), framework_id: idValue, shutdown: z.object({ executor_id: idValue, agent_id: idValue }) }),
 ]);
 export type SchedulerCall = z.output<typeof schedulerCallSchema>;
 

@@ -11,6 +11,7 @@ import { decline, revive, suppress } from '../use-cases/offer-filters.js';
 import { reconcile } from '../use-cases/reconcile.js';
 import { subscribe } from '../use-cases/subscribe.js';
 import { removeFramework } from '../use-cases/teardown.js';
+import { shutdownExecutor } from '../use-cases/shutdown-executor.js';
 import { updateFramework } from '../use-cases/update-framework.js';
 import type { Authenticator } from '../../http/auth.js';
 import { requireJsonAccepted, requireJsonBody, streamHeaders } from '../../http/content-negotiation.js';
@@ -83,6 +84,9 @@ export async function schedulerRoute(ctx: MasterContext, auth: Authenticator, re
       break; // accepted and ignored, as in Mesos
     case 'UPDATE_FRAMEWORK':
       await updateFramework(ctx, fw, call, caller);
+      break;
+    case 'SHUTDOWN':
+      await shutdownExecutor(ctx, fw, call);
       break;
   }
   return { status: 202 };

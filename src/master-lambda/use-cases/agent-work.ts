@@ -12,7 +12,7 @@ import { retryOnConflict } from '../retry.js';
 export async function computeWork(ctx: MasterContext, agent: Stored<Agent>, version: number): Promise<WorkResponse> {
   // One query: the agent's tasks and the messages waiting for it.
   const { tasks, messages } = await ctx.registry.listAgentItems(agent.id);
-  const work: WorkResponse = { version, launch: [], kill: [], acks: [], messages: [] };
+  const work: WorkResponse = { version, launch: [], kill: [], acks: [], messages: [], shutdown_executors: [] };
   for (const t of tasks) {
     if (t.state === 'STAGING' && t.killRequestedAt === undefined) {
       work.launch.push({
@@ -30,6 +30,9 @@ export async function computeWork(ctx: MasterContext, agent: Stored<Agent>, vers
     }
     for (const uuid of t.pendingAcks) work.acks.push({ framework_id: t.frameworkId, task_id: t.taskId, uuid });
   }
+  for (const e of Object.values(agent.executors ?? {})) {
+    if (e.shutdownRequestedAt !== undefined) work.shutdown_executors.push({ framework_id: e.frameworkId, executor_id: e.executorId });
+  }
   for (const { message: m } of messages) work.messages.push({ framework_id: m.frameworkId, executor_id: m.executorId, data: m.data });
   if (messages.length) {
     // Messages are best effort (as in Mesos): handed out once.
@@ -41,7 +44,7 @@ export async function computeWork(ctx: MasterContext, agent: Stored<Agent>, vers
 }
 
 export function hasWork(w: WorkResponse): boolean {
-  return w.launch.length + w.kill.length + w.acks.length + w.messages.length > 0;
+  return w.launch.length + w.kill.length + w.acks.length + w.messages.length + w.shutdown_executors.length > 0;
 }
 
 /** Clears acknowledgements the agent has applied, so they are not handed out again. */
@@ -74,6 +77,7 @@ export async function confirmAcks(ctx: MasterContext, agentId: string, acks: rea
 export async function pollWork(ctx: MasterContext, agent: Stored<Agent>, waitMs: number, since?: number, signal?: AbortSignal): Promise<WorkResponse> {
   const deadline = Date.now() + waitMs;
   let notified = false;
+  let waited = false;
   const unsubscribe = ctx.notifier.subscribe(`agent:${agent.id}`, () => (notified = true));
   try {
     for (;;) {
@@ -81,11 +85,14 @@ export async function pollWork(ctx: MasterContext, agent: Stored<Agent>, waitMs:
       const left = deadline - Date.now();
       if (since === undefined || version > since || notified || left <= 0 || signal?.aborted) {
         notified = false;
+        // After a wait the agent item may have changed (an executor SHUTDOWN is kept on it): read it again.
+        if (waited) agent = (await ctx.registry.getAgent(agent.id)) ?? agent;
         const work = await computeWork(ctx, agent, version);
         if (since === undefined || hasWork(work) || left <= 0 || signal?.aborted) return work;
         since = version; // moved, but nothing to hand out (e.g. an acknowledgement already confirmed)
       }
       await ctx.notifier.wait(`agent:${agent.id}`, Math.min(Math.max(1, left), ctx.config.pollIntervalMs), signal);
+      waited = true;
     }
   } finally {
     unsubscribe();

@@ -39,6 +39,8 @@ export class ExecutorLedger {
     if (fid !== undefined && fid !== this.frameworkId) return `executor ${e.executorId} names framework ${fid}, not this framework (${this.frameworkId})`;
     const existing = this.entries[executorKey(this.frameworkId, e.executorId)];
     if (existing === undefined) return undefined;
+    // Mesos drops a task sent to an executor that is terminating; here it is refused at once.
+    if (existing.shutdownRequestedAt !== undefined) return `executor ${e.executorId} is shutting down on agent ${this.agent.id} (SHUTDOWN): launch under another executor id, or after it has ended`;
     if (existing.fingerprint !== executorFingerprint(e)) {
       return `executor ${e.executorId} already runs on agent ${this.agent.id} with a different ExecutorInfo: tasks sharing an executor id must send the same ExecutorInfo`;
     }

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -237,6 +237,71 @@ if (!havePython && isCI) {
       expect((await fw.waitTerminal('g-1')).state).toBe('TASK_FINISHED');
       expect((await fw.waitTerminal('g-2')).state).toBe('TASK_FINISHED');
       expect(agent.tasks().find((t) => t.task_id === 'g-1')?.executor_id).toBeUndefined();
+    });
+
+    /** Pids of processes whose environment holds this executor's token (Linux /proc): the executor and its children. */
+    function executorPids(executorId: string): number[] {
+      const checkpoint = JSON.parse(readFileSync(join(workDir, 'executors/executors.json'), 'utf8')) as { runs: { executorId: string; token: string }[] };
+      const token = checkpoint.runs.find((r) => r.executorId === executorId)?.token;
+      if (token === undefined) return [];
+      return readdirSync('/proc')
+        .filter((d) => /^\d+$/.test(d))
+        .filter((d) => {
+          try {
+            return readFileSync(`/proc/${d}/environ`, 'utf8').includes(`MESOS_EXECUTOR_AUTHENTICATION_TOKEN=${token}`);
+          } catch {
+            return false;
+          }
+        })
+        .map(Number);
+    }
+    const alive = (pid: number): boolean => {
+      try {
+        process.kill(pid, 0);
+        return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+      } catch {
+        return false;
+      }
+    };
+
+    it("SHUTDOWN: another framework cannot name the executor; its own framework's shuts it down, its tasks end KILLED and resources return", async () => {
+      const info = executorInfo('exec-s');
+      await launch([taskOn(info, 's-1', 'wait'), taskOn(info, 's-2', 'wait')]);
+      await fw.waitState('s-1', 'TASK_RUNNING', 30_000);
+      await fw.waitState('s-2', 'TASK_RUNNING');
+      const pids = executorPids('exec-s');
+      expect(pids.length).toBeGreaterThan(0);
+      const shutdown = { type: 'SHUTDOWN', shutdown: { executor_id: { value: 'exec-s' }, agent_id: { value: agent.agentId } } };
+
+      // The attacker: another framework, knowing the executor and agent ids.
+      const other = await TestFramework.subscribe(tm, 'shutdown-attacker');
+      try {
+        const stolen = await other.f.call(shutdown);
+        expect(stolen.status).toBe(404);
+        expect((stolen.json as Json).field).toBe('shutdown.executor_id');
+      } finally {
+        other.close();
+      }
+      const bad = await fw.f.call({ type: 'SHUTDOWN', shutdown: { executor_id: { value: 'exec-s' } } });
+      expect(bad.status).toBe(400);
+      expect((bad.json as Json).field).toBe('shutdown.agent_id');
+      const held = await agentItem();
+      expect(held.executors?.[`${fw.id}/exec-s`]?.shutdownRequestedAt).toBeUndefined();
+      expect(fw.states('s-1')).toEqual(['TASK_RUNNING']);
+      expect(pids.every(alive)).toBe(true);
+
+      const r = await fw.f.call(shutdown);
+      expect(r.status, JSON.stringify(r.json)).toBe(202);
+      await waitUntil(() => executorLog('exec-s', 'stdout').includes('shutdown'), 10_000, 'SHUTDOWN reaching the executor');
+      for (const id of ['s-1', 's-2']) {
+        expect((await fw.waitTerminal(id)) as unknown as Json).toMatchObject({ state: 'TASK_KILLED', reason: 'REASON_EXECUTOR_TERMINATED', source: 'SOURCE_AGENT' });
+      }
+      await waitUntil(() => !pids.some(alive), 10_000, 'the executor process gone');
+      await waitUntil(async () => {
+        const x = await agentItem();
+        return x.allocated.cpus === 0 && x.allocated.mem === 0 && x.executors?.[`${fw.id}/exec-s`] === undefined;
+      }, 10_000, 'the executor and task resources back');
+      expect(executorLog('exec-s', 'stdout')).not.toContain('EXECUTOR-ERROR');
     });
 
     it('survives an agent restart: the executor subscribes again and its task goes on', async () => {

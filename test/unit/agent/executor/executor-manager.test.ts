@@ -229,6 +229,45 @@ describe('ExecutorManager', () => {
     expect(events.map((e) => e.type)).toEqual(['SUBSCRIBED', 'ACKNOWLEDGED']);
   });
 
+  it("shuts an executor down at its framework's request: SHUTDOWN, a kill after the grace period, its tasks KILLED", async () => {
+    m.close();
+    m = new ExecutorManager({
+      workDir: dir,
+      log: silentLogger,
+      agentId: () => 'A1' as AgentId,
+      containers: () => fake as unknown as ContainerizerSet,
+      endpoint: () => '127.0.0.1:5051',
+      hostname: () => 'host',
+      report: (u) => reported.push(u),
+      sendMessages: async () => undefined,
+      timing: { shutdownGraceMs: 1 },
+    });
+    m.load('A1' as AgentId);
+    m.launch(work('t1'));
+    m.launch(work('t9', 'E2')); // another executor, never subscribed: its task never reached it
+    await settle();
+    const ch = m.subscribe(call({ type: 'SUBSCRIBE' }), { bearer: fake.launched[0]!.spec.command!.environment!.MESOS_EXECUTOR_AUTHENTICATION_TOKEN! }, undefined).channel;
+    m.update(call({ type: 'UPDATE', update: { status: status('t1', 'TASK_RUNNING', 1) } }), { bearer: fake.launched[0]!.spec.command!.environment!.MESOS_EXECUTOR_AUTHENTICATION_TOKEN! });
+    expect(m.shutdown('F1', 'nope')).toBe('unknown');
+    expect(m.shutdown('F2', 'E1')).toBe('unknown'); // another framework's executor id is not found
+    expect(reported).toHaveLength(1);
+
+    expect(m.shutdown('F1', 'E1')).toBe('started');
+    expect(m.shutdown('F1', 'E1')).toBe('already'); // the master repeats it until the executor is gone
+    // It does not exit: killed once the grace period has passed; the task it did not end is KILLED.
+    const e1 = fake.launched[0]!.taskId;
+    await waitUntil(() => fake.killed.includes(e1), 5_000, 'the executor killed after its grace period');
+    m.containerStatus({ frameworkId: 'F1' as never, taskId: e1, containerId: 'c1', state: 'KILLED', timestamp: 2 });
+    expect(reported.slice(1).map((u) => [u.task_id, u.state, u.reason, u.source])).toEqual([['t1', 'TASK_KILLED', 'REASON_EXECUTOR_TERMINATED', 'SOURCE_AGENT']]);
+    expect((await drain(ch)).map((e) => e.type)).toEqual(['SUBSCRIBED', 'LAUNCH', 'ACKNOWLEDGED', 'SHUTDOWN']);
+    expect(m.shutdown('F1', 'E1')).toBe('already');
+
+    expect(m.shutdown('F1', 'E2')).toBe('started');
+    expect(reported.at(-1)).toMatchObject({ task_id: 't9', state: 'TASK_KILLED', reason: 'REASON_EXECUTOR_TERMINATED' });
+    await waitUntil(() => fake.killed.includes(fake.launched[1]!.taskId), 5_000, 'the unsubscribed executor killed');
+    expect(m.reportedTasks()).toEqual([]);
+  });
+
   it('kills an executor that does not subscribe again after a restart', async () => {
     m.close();
     m = new ExecutorManager({

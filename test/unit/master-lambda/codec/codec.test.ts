@@ -88,9 +88,20 @@ describe('TaskInfo', () => {
 });
 
 describe('call parsing', () => {
+  it('reads SHUTDOWN with its executor and agent, naming what is missing or malformed', () => {
+    const call = parseSchedulerCall({ type: 'SHUTDOWN', framework_id: { value: 'f' }, shutdown: { executor_id: { value: 'e1' }, agent_id: { value: 'a1' } } });
+    expect(call).toEqual({ type: 'SHUTDOWN', framework_id: { value: 'f' }, shutdown: { executor_id: { value: 'e1' }, agent_id: { value: 'a1' } } });
+    expect(fieldOf(() => parseSchedulerCall({ type: 'SHUTDOWN', framework_id: { value: 'f' } }))).toBe('shutdown');
+    expect(fieldOf(() => parseSchedulerCall({ type: 'SHUTDOWN', framework_id: { value: 'f' }, shutdown: null }))).toBe('shutdown');
+    expect(fieldOf(() => parseSchedulerCall({ type: 'SHUTDOWN', framework_id: { value: 'f' }, shutdown: { agent_id: { value: 'a1' } } }))).toBe('shutdown.executor_id');
+    expect(fieldOf(() => parseSchedulerCall({ type: 'SHUTDOWN', framework_id: { value: 'f' }, shutdown: { executor_id: { value: 'e1' } } }))).toBe('shutdown.agent_id');
+    expect(fieldOf(() => parseSchedulerCall({ type: 'SHUTDOWN', framework_id: { value: 'f' }, shutdown: { executor_id: { value: '' }, agent_id: { value: 'a1' } } }))).toBe('shutdown.executor_id.value');
+    expect(fieldOf(() => parseSchedulerCall({ type: 'SHUTDOWN', shutdown: { executor_id: { value: 'e1' }, agent_id: { value: 'a1' } } }))).toBe('framework_id');
+  });
+
   it('names unknown and unsupported calls clearly', () => {
     expect(() => parseSchedulerCall({ type: 'FROB' })).toThrow(/unknown call type 'FROB'/);
-    expect(() => parseSchedulerCall({ type: 'SHUTDOWN' })).toThrow(/not supported/);
+    expect(() => parseSchedulerCall({ type: 'ACCEPT_INVERSE_OFFERS' })).toThrow(/not supported/);
     expect(fieldOf(() => parseSchedulerCall([]))).toBe('body');
     expect(fieldOf(() => parseSchedulerCall({ type: 'ACCEPT', framework_id: { value: 'f' } }))).toBe('accept');
     expect(fieldOf(() => parseSchedulerCall({ type: 'DECLINE', framework_id: { value: 'f' }, decline: { offer_ids: [] } }))).toBe('decline.offer_ids');
