@@ -95,8 +95,12 @@ export async function subscribe(
       registeredAt: existing?.registeredAt ?? now,
       suppressedRoles: suppressed,
     };
-    await ctx.registry.transaction().putFramework(framework, existing ? { version: existing.version } : 'absent').commit();
+    // The stream starts at the log head read before the framework is stored as connected: from
+    // that commit on, a round (on any master) may offer to it, and an offer logged before a head
+    // read after the commit would be skipped by the stream and strand the agent until the offer
+    // timeout. Events logged between this read and the commit reach the new stream as well.
     const head = await ctx.registry.getEventLog(id);
+    await ctx.registry.transaction().putFramework(framework, existing ? { version: existing.version } : 'absent').commit();
     return { framework, resubscribed: existing !== undefined, cursor: head?.seq ?? 0 };
   });
 

@@ -54,17 +54,11 @@ describe('agent operator endpoints', () => {
     agent = createAgent({ master: server.url, workDir, hostname: '127.0.0.1', zone: 'z1', ec2Metadata: false, cpus: 2, mem: 1024, disk: 0, port: 0, containerizer: 'process', log: silentLogger, headers: { Authorization: 'Bearer fleet-token' } });
     await agent.start();
     a = await new StreamingFramework(server.url, TEAM_A).subscribe(frameworkInfo('A', { roles: ['a'] }));
-    b = await new StreamingFramework(server.url, TEAM_B).subscribe(frameworkInfo('B', { roles: ['b'] }));
     const offerA = await a.nextOffer();
+    b = await new StreamingFramework(server.url, TEAM_B).subscribe(frameworkInfo('B', { roles: ['b'] }));
     await a.call(launchCall(offerA, [{ id: 'a-task', cpus: 0.5, mem: 64, command: 'sleep 600' }], 0));
     await a.waitForState('a-task', 'TASK_RUNNING');
-    // B's first offer that the master still holds (A took the agent's first one).
-    let from = 0;
-    let offerB = await b.nextOffer(from);
-    while ((await master.registry.getOffer(offerB.id.value)) === undefined) {
-      from = b.events.findIndex((e) => e.offers?.offers[0]?.id.value === offerB.id.value) + 1;
-      offerB = await b.nextOffer(from);
-    }
+    const offerB = await b.nextOffer();
     await b.call(launchCall(offerB, [{ id: 'b-task', cpus: 0.5, mem: 64, command: 'sleep 600' }]));
     await b.waitForState('b-task', 'TASK_RUNNING');
   }, 60_000);

@@ -64,11 +64,11 @@ describe('two teams, an operator and agent tokens on one master', () => {
     agent = createAgent({ master: server.url, workDir, zone: 'a', cpus: 2, mem: 1024, disk: 0, port: 0, containerizer: 'process', log: silentLogger, headers: bearer('fleet-token') });
     await agent.start();
     a = await new StreamingFramework(server.url, TEAM_A).subscribe(frameworkInfo('A', { roles: ['a'] }));
-    b = await new StreamingFramework(server.url, TEAM_B).subscribe(frameworkInfo('B', { roles: ['b'] }));
-    // A steps aside so that B is offered the agent; B runs a task that prints a secret.
-    const held = a.events.filter((e) => e.type === 'OFFERS').flatMap((e) => e.offers!.offers.map((o) => o.id));
-    if (held.length) await a.call({ type: 'DECLINE', decline: { offer_ids: held, filters: { refuse_seconds: 300 } } } as Json);
+    // A, alone, is offered the agent, then steps aside so that B is; B runs a task that prints a secret.
+    const offerA = await a.nextOffer();
+    await a.call({ type: 'DECLINE', decline: { offer_ids: [offerA.id], filters: { refuse_seconds: 300 } } } as Json);
     await a.call({ type: 'SUPPRESS', suppress: { roles: ['a'] } } as Json);
+    b = await new StreamingFramework(server.url, TEAM_B).subscribe(frameworkInfo('B', { roles: ['b'] }));
     const offer = await b.nextOffer();
     await b.call(launchCall(offer, [{ id: 'b-task', cpus: 0.5, mem: 64, command: 'echo the-b-secret; sleep 600' }]));
     await b.waitForState('b-task', 'TASK_RUNNING');
