@@ -206,6 +206,10 @@ await describeWith(['aws'], 'federated jobs: three regions on moto (SQS + Dynamo
 
   it('spills over: a region without room places the instances in the peer with the most free capacity', async () => {
     // Three cores: c's two-core agents can run none; a has the most free capacity left.
+    // The owner (b) judges a's room by a's digests: wait for two received from now on, so the
+    // second was sent after the hand-back settled (a stale one may still count c's share in a).
+    const heard = await next(Date.now(), digestFrom('b', 'a'), patience(10 * INTERVAL), 'b to hear from a');
+    await next(heard.at + 1, digestFrom('b', 'a'), patience(10 * INTERVAL), "b to hear a's current capacity");
     await client('b').submit({ name: 'big', policy: { counts: { c: 1 } }, job: { cpus: 3, mem: 256, command: 'serve', zoneSpread: 'off' } });
     expect(await waitCounts(masters, 'big', (n) => total(n) === 1, patience(30 * INTERVAL), 'the spilled instance')).toEqual({ a: 1, b: 0, c: 0 });
     expect(regionOf(await client('b').get('big'), 'a')).toMatchObject({ share: 0, target: 1 });
