@@ -280,9 +280,12 @@ export const masterThroughputSuite: BenchSuite = {
     }
     if (dynamo) {
       try {
-        const d = rowsOf('DynamoDB (moto)', await runThroughput({ ...motoSize, store: dynamo }), size(motoSize));
+        const d = rowsOf('DynamoDB (moto)', await runThroughput({ ...motoSize, store: dynamo, timeoutMs: 120_000 }), size(motoSize));
         speed.push(d.speed);
         cost.push(d.cost);
+      } catch (e) {
+        // Reported, not hidden: on moto the run has not reached the end (see the report).
+        notes.push(`DynamoDB (moto) run (${size(motoSize)}) did not complete: ${(e as Error).message}`);
       } finally {
         await dynamo.client.send(new DeleteTableCommand({ TableName: dynamo.tableName })).catch(() => undefined);
       }
