@@ -7,6 +7,7 @@ import { fenzoBench } from './fenzo.js';
 import { federationBench } from './federation.js';
 import { autoscalerBench } from './autoscaler.js';
 import { masterFailoverSuite } from './master-failover.js';
+import { masterThroughputSuite } from './master-throughput.js';
 
 // The list of benchmark suites, in the order `npm run bench` runs them.
 export const suites: BenchSuite[] = [
@@ -14,6 +15,7 @@ export const suites: BenchSuite[] = [
   agentDaemon,
   registrySuite,
   masterFailoverSuite,
+  masterThroughputSuite,
   allocatorSuite,
   fenzoBench,
   federationBench,
