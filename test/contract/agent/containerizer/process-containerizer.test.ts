@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { randomInt } from 'node:crypto';
+import { freePortsBelowEphemeral } from '../../../support/ports.js';
 import { mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -78,9 +78,11 @@ containerizerContract(harness);
 
 describe('ProcessContainerizer only', () => {
   const agents = new Agents(harness);
-  const HP = 40_000 + randomInt(0, 20_000);
+  // Ports the tasks listen on, free and outside the ephemeral range (no outgoing connection takes them).
+  let HP = 0;
   let a: Agent;
-  beforeAll(() => {
+  beforeAll(async () => {
+    HP = await freePortsBelowEphemeral(10);
     a = agents.make({ agentPorts: [{ begin: HP, end: HP + 9 }] });
   });
   afterAll(() => agents.cleanup(), 30_000);

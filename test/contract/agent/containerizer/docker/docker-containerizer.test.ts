@@ -1,4 +1,5 @@
-import { randomInt, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import { freePortsBelowEphemeral } from '../../../../support/ports.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -88,9 +89,11 @@ await describeWith(['docker'], 'DockerContainerizer', () => {
 
   describe('Docker-only behaviour', () => {
     const agents = new Agents(harness);
-    const HP = 20_000 + randomInt(0, 20_000);
+    // Ports the tasks listen on, free and outside the ephemeral range (no outgoing connection takes them).
+    let HP = 0;
     let a: Agent;
-    beforeAll(() => {
+    beforeAll(async () => {
+      HP = await freePortsBelowEphemeral(10);
       a = agents.make({ agentPorts: [{ begin: HP, end: HP + 9 }] });
     });
     afterAll(() => agents.cleanup(), 60_000);
