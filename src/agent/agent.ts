@@ -141,12 +141,8 @@ class StratusAgent implements AgentDaemon {
       resumeUpdates: () => this.updates?.resume(),
       emit: (event) => this.emit(event),
     });
-    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the metrics read the live agent
-    const agent = this;
     this.metrics = new AgentMetrics({
-      get registered() {
-        return agent.registered;
-      },
+      registered: () => this.registered,
       tasks: () => this.tasks(),
       pendingUpdates: () => this.pendingUpdates(),
       total: () => this.resolved?.resources,

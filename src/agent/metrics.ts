@@ -9,7 +9,7 @@ import type { AgentEvent, AgentListener } from './agent-events.js';
 // reported and delivered); gauges from its tasks and journal when scraped.
 
 export interface AgentMetricsSource {
-  readonly registered: boolean;
+  registered(): boolean;
   /** The agent's tasks with their latest state (`TASK_RUNNING`...). */
   tasks(): readonly { readonly framework_id: string; readonly task_id: string; readonly state: string }[];
   /** Status updates in the journal not yet acknowledged. */
@@ -116,7 +116,7 @@ export class AgentMetrics {
     for (const state of ['STAGING', 'STARTING', 'RUNNING', 'KILLING']) this.tasksGauge.set({ state: `TASK_${state}` }, f.tasks.get(state) ?? 0);
     this.running.set(f.tasks.get('RUNNING') ?? 0);
     this.pending.set(f.pending);
-    this.registered.set(this.source.registered ? 1 : 0);
+    this.registered.set(this.source.registered() ? 1 : 0);
     this.uptime.set((this.now() - this.startedAt) / 1000);
     const total = toSpec(f.total);
     const used = toSpec(f.used);
@@ -135,7 +135,7 @@ export class AgentMetrics {
     const used = toSpec(f.used);
     const out: Record<string, number> = {
       'slave/uptime_secs': (this.now() - this.startedAt) / 1000,
-      'slave/registered': this.source.registered ? 1 : 0,
+      'slave/registered': this.source.registered() ? 1 : 0,
       'slave/executors_running': f.tasks.get('RUNNING') ?? 0,
       'slave/container_launch_errors': this.launchErrorCount,
       'slave/valid_status_updates': (this.results.get('applied') ?? 0) + (this.results.get('duplicate') ?? 0) + (this.results.get('acknowledged') ?? 0),

@@ -13,7 +13,7 @@ function fakeAgent(grant: 'operator' | 'framework' | 'unauthenticated') {
   const listeners = new Set<AgentListener>();
   const tasks: { framework_id: string; task_id: string; state: string }[] = [];
   const metrics = new AgentMetrics({
-    registered: true,
+    registered: () => true,
     tasks: () => tasks,
     pendingUpdates: () => [1, 2],
     total: () => resources({ cpus: 4, mem: 2048 }),
