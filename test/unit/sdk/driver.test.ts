@@ -74,6 +74,9 @@ describe('SchedulerDriver', () => {
     const offer = await r.nextOffer();
     expect(offer.resources.cpus).toBe(4);
     expect(offer.attributes).toEqual({ zone: 'a' });
+    // The driver's implicit reconciliation after SUBSCRIBE runs beside the offers. Launch after it
+    // is answered: a reconcile the master handles after the ACCEPT rightly reports t1 as STAGING.
+    await waitUntil(() => r.events.includes('reconciled'), 5_000, 'the implicit reconciliation');
     await d.launch([offer.id], [task(offer, 't1', 'sleep 0.2')]);
     await waitUntil(() => r.state('t1', 'TASK_FINISHED'), 10_000, 'TASK_FINISHED');
     expect(r.updates.filter((u) => u.taskId === 't1').map((u) => u.state)).toEqual(['TASK_STARTING', 'TASK_RUNNING', 'TASK_FINISHED']);
