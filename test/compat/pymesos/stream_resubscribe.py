@@ -2,7 +2,8 @@
 
 Usage: stream_resubscribe.py HOST:PORT
 
-It subscribes, launches one task on the first offer and declines the rest, acknowledges every
+It subscribes, launches one task on the first offer and declines the rest (launching again,
+under a new id, if an offer withdrawn by a resubscription drops it), acknowledges every
 update itself, and waits for the task's TASK_FINISHED. The master's stream ends on purpose
 (the streaming Lambda's time limit): pymesos reconnects and resubscribes with its framework id
 on its own, which is what this exercises. Progress goes to stdout as JSON lines (each printed
@@ -38,6 +39,7 @@ def say(**fields):
 class StreamScheduler(Scheduler):
     def __init__(self):
         self.launched = False
+        self.attempt = 0
         self.lock = threading.Lock()
         self.done = threading.Event()
         self.updates = []
@@ -56,8 +58,10 @@ class StreamScheduler(Scheduler):
             ids = [o['id'] for o in offers]
             if not self.launched:
                 first = offers[0]
+                # A new id per attempt: an offer withdrawn by a resubscription drops the launch.
+                self.attempt += 1
                 task = dict(
-                    name='stream', task_id=dict(value='t-stream'), agent_id=first['agent_id'],
+                    name='stream', task_id=dict(value='t-stream-%d' % self.attempt), agent_id=first['agent_id'],
                     resources=[dict(name='cpus', type='SCALAR', scalar=dict(value=0.1)), dict(name='mem', type='SCALAR', scalar=dict(value=16))],
                     command=dict(value='serve until the test ends it'),
                 )
@@ -78,6 +82,9 @@ class StreamScheduler(Scheduler):
             say(event='update', task_id=update['task_id']['value'], state=state, has_uuid='uuid' in update)
             if state == 'TASK_FINISHED':
                 self.done.set()
+            elif state in ('TASK_DROPPED', 'TASK_LOST', 'TASK_ERROR', 'TASK_FAILED') and update['task_id']['value'] == 't-stream-%d' % self.attempt:
+                self.launched = False
+                driver.reviveOffers()
 
     def error(self, driver, message):
         errors.append('error callback: %s' % message)

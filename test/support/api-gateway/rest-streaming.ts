@@ -55,7 +55,7 @@ export class RestStreamingApi {
   private readonly opened = new Map<number, number>(); // invocation -> start (performance.now)
   private nextInvocation = 0;
   private closedMs = 0;
-  private held: (() => void)[] | undefined;
+  private held: { match: (event: RestProxyEvent) => boolean; waiting: (() => void)[] } | undefined;
   private readonly counts = { requests: 0, invocations: 0, bytes: 0, cutAtMax: 0, cutIdle: 0, badPrelude: 0 };
   url = '';
 
@@ -73,18 +73,18 @@ export class RestStreamingApi {
     return this.url.replace(/^http:\/\//, '');
   }
 
-  /** Requests that arrive from now on wait (are not invoked) until `release()`. */
-  hold(): void {
-    this.held ??= [];
+  /** Requests that arrive from now on (those `match` picks, all by default) wait, not invoked, until `release()`. */
+  hold(match: (event: RestProxyEvent) => boolean = () => true): void {
+    this.held ??= { match, waiting: [] };
   }
 
   /** Requests waiting for `release()`. */
   get waiting(): number {
-    return this.held?.length ?? 0;
+    return this.held?.waiting.length ?? 0;
   }
 
   release(): void {
-    const held = this.held ?? [];
+    const held = this.held?.waiting ?? [];
     this.held = undefined;
     for (const go of held) go();
   }
@@ -111,8 +111,8 @@ export class RestStreamingApi {
     this.counts.requests++;
     const chunks: Buffer[] = [];
     for await (const c of req as AsyncIterable<Buffer>) chunks.push(c);
-    if (this.held) await new Promise<void>((go) => this.held!.push(go));
     const event = this.toEvent(req, Buffer.concat(chunks));
+    if (this.held?.match(event)) await new Promise<void>((go) => this.held!.waiting.push(go));
     const maxMs = this.options.maxDurationMs ?? REST_STREAM_MAX_MS;
     const idleMs = this.options.idleTimeoutMs ?? REST_STREAM_IDLE_MS;
     const id = this.nextInvocation++;
