@@ -534,16 +534,18 @@ export class Registry {
     return item ? String(item.data.connectionId) : undefined;
   }
 
-  /** Forgets a connection that closed; the agent's pointer goes too unless it already points elsewhere. */
+  /** Forgets a connection that closed; the agent's pointer goes too (at once) unless it already points elsewhere. */
   async deleteAgentConnection(connectionId: string, agentId?: string): Promise<void> {
-    await this.store.transact([{ op: 'delete', key: keys.agentConnection(checkConnectionId(connectionId)), expect: 'any' }]);
-    if (agentId === undefined) return;
-    const pointer = await this.store.get(keys.agentConnectionOf(checkId(agentId, 'agent_id')));
-    if (pointer?.data.connectionId !== connectionId) return;
-    // Conditional on the version read: a rebind to a new connection meanwhile stays.
-    await this.store.transact([{ op: 'delete', key: keys.agentConnectionOf(agentId), expect: { version: pointer.version } }]).catch((e: unknown) => {
+    const del: WriteOp = { op: 'delete', key: keys.agentConnection(checkConnectionId(connectionId)), expect: 'any' };
+    const pointer = agentId === undefined ? undefined : await this.store.get(keys.agentConnectionOf(checkId(agentId, 'agent_id')));
+    if (agentId === undefined || pointer?.data.connectionId !== connectionId) return void (await this.store.transact([del]));
+    try {
+      // Conditional on the version read: a rebind to a new connection meanwhile stays.
+      await this.store.transact([del, { op: 'delete', key: keys.agentConnectionOf(agentId), expect: { version: pointer.version } }]);
+    } catch (e) {
       if (!(e instanceof TransactionConflict)) throw e;
-    });
+      await this.store.transact([del]);
+    }
   }
 
   async getDocument<T extends JsonObject>(collection: string, id: string): Promise<Document<T> | undefined> {

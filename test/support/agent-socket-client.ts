@@ -60,7 +60,7 @@ export class RawAgentSocket {
   }
 
   /** Sends a call frame and waits for its reply. */
-  async call(action: string, body: unknown, agentId?: string, timeoutMs = 10_000): Promise<ReplyFrame> {
+  async call(action: string, body: unknown, agentId?: string, timeoutMs = 30_000): Promise<ReplyFrame> {
     const id = `c${++this.seq}`;
     this.sendText(JSON.stringify({ id, action, ...(agentId !== undefined && { agent_id: agentId }), body }));
     const f = await this.waitFor((x) => x.type === 'reply' && x.id === id, timeoutMs, `the reply to ${action}`);
@@ -68,7 +68,7 @@ export class RawAgentSocket {
   }
 
   /** The first frame after index `from` that matches. */
-  async waitFor(pred: (f: MasterFrame) => boolean, timeoutMs = 10_000, what = 'a frame', from = 0): Promise<MasterFrame> {
+  async waitFor(pred: (f: MasterFrame) => boolean, timeoutMs = 30_000, what = 'a frame', from = 0): Promise<MasterFrame> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const hit = this.frames.slice(from).find(pred);
