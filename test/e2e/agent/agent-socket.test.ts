@@ -10,6 +10,7 @@ import { Master } from '../../../src/master-lambda/master.js';
 import { MemoryItemStore } from '../../../src/state/memory-item-store.js';
 import { AGENT_SOCKET_PATH } from '../../../src/wire/agent-socket.js';
 import { startSocketRegion } from '../../support/api-gateway/agent-socket-region.js';
+import { AgentProcess } from '../../support/agent-cluster.js';
 import { contractAuthenticator, FLEET, FRAMEWORK_HEADERS } from '../../contract/master-lambda/agent-socket.contract.js';
 import { frameworkInfo, launchCall, StreamingFramework } from '../../support/scheduler-client.js';
 import { waitUntil } from '../../support/wait.js';
@@ -64,6 +65,28 @@ async function launchOn(fw: StreamingFramework, agentId: string, taskId: string,
 }
 
 describe('an agent on the agent socket', () => {
+  it('`stratus agent --master-socket auto` registers over the socket; a URL that is not ws:// is refused', async () => {
+    const master = new Master({ store: new MemoryItemStore(), log: silentLogger, authenticator: contractAuthenticator(), config: CONFIG });
+    const server = await startLocalServer(master, { port: 0 });
+    master.start();
+    cleanups.push(async () => {
+      await master.stop();
+      await server.close();
+    });
+    const flags = ['--master', server.url, '--work-dir', tmp(), '--zone', 'z1', '--cpus', '1', '--mem', '256', '--disk', '0', '--containerizer', 'process', '--host', '127.0.0.1', '--port', '0'];
+    const env = { STRATUS_AGENT_AUTHORIZATION: FLEET.Authorization };
+    const agent = new AgentProcess([...flags, '--master-socket', 'auto'], env);
+    cleanups.push(() => agent.stop());
+    await agent.registered();
+    expect(agent.output.join('')).toContain(`registered with ws://127.0.0.1:${server.port}${AGENT_SOCKET_PATH}`);
+    const agents = await master.registry.listAgents();
+    expect(agents.map((a) => a.channel)).toEqual(['socket']);
+    const bad = new AgentProcess([...flags, '--work-dir', tmp(), '--master-socket', server.url], env);
+    cleanups.push(() => bad.stop());
+    expect(await bad.exited).not.toBe(0);
+    expect(bad.output.join('')).toMatch(/masterSocket: must be a ws:\/\/ or wss:\/\/ URL/);
+  });
+
   it('on the local server: registers over the socket, gets its launch pushed, and the framework sees RUNNING and FINISHED', async () => {
     const master = new Master({ store: new MemoryItemStore(), log: silentLogger, authenticator: contractAuthenticator(), config: CONFIG });
     const server = await startLocalServer(master, { port: 0 });
