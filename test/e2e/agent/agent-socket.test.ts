@@ -145,7 +145,10 @@ describe('an agent on the agent socket', () => {
     const updates = fw.events.filter((e) => e.type === 'UPDATE' && e.update!.status.task_id.value === 'cloud-task').map((e) => e.update!.status.state);
     expect(updates.filter((s) => s === 'TASK_RUNNING')).toHaveLength(1);
     expect(updates.filter((s) => s === 'TASK_FINISHED')).toHaveLength(1);
-    // The framework's acknowledgements are pushed to the agent too: its journal empties.
+    // The framework's acknowledgements are pushed to the agent too: its journal empties, and
+    // the agent confirms them at once (no long-poll to carry the confirmation), so the master stops repeating them.
     await waitUntil(() => agent.pendingUpdates().length === 0, 30_000, 'the acknowledgements to reach the agent');
+    const fid = fw.frameworkId;
+    await waitUntil(async () => (await region.socketMaster.registry.getTask(fid, 'cloud-task'))?.pendingAcks.length === 0, 30_000, 'the master to see the acknowledgements confirmed');
   });
 });
