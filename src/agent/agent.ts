@@ -12,7 +12,8 @@ import { sleep } from '../core/sleep.js';
 import { refKey, type Containerizer, type ContainerStatus, type LogRead, type LogStream, type TaskRef } from './containerizer/containerizer.js';
 import { readStates } from './containerizer/state-file.js';
 import { ContainerizerSet, type ContainerizerMode, type ContainerizerSetEvent } from './containerizers.js';
-import { MasterClient } from './master-client.js';
+import { MasterClient, type MasterChannel } from './master-client.js';
+import { SocketMasterClient } from './master-socket.js';
 import { MasterSession } from './master-session.js';
 import { checkAgentOptions, resolveAgent, type AgentOptions, type ResolvedAgent } from './options.js';
 import { StatusJournal, type TaskKeyed } from './status-journal.js';
@@ -83,7 +84,7 @@ export function createAgent(options: AgentOptions): AgentDaemon {
 class StratusAgent implements AgentDaemon {
   private readonly log: Logger;
   private readonly workDir: WorkDir;
-  private readonly client: MasterClient;
+  private readonly client: MasterChannel;
   private readonly readers: ReaderAccess;
   private readonly mode: ContainerizerMode;
   private readonly abort = new AbortController();
@@ -119,10 +120,19 @@ class StratusAgent implements AgentDaemon {
     this.log = options.log ?? createLogger('stratus-agent');
     this.workDir = new WorkDir(options.workDir);
     this.mode = options.containerizer ?? 'auto';
-    this.client = new MasterClient(options.master, {
+    const clientOptions = {
       ...(options.headers !== undefined && { headers: options.headers }),
       ...(options.timing?.requestTimeoutMs !== undefined && { requestTimeoutMs: options.timing.requestTimeoutMs }),
-    });
+    };
+    // Over the socket the master pushes work and the agent pings every few minutes; over HTTP it long-polls.
+    this.client =
+      options.masterSocket !== undefined
+        ? new SocketMasterClient(options.masterSocket, {
+            ...clientOptions,
+            log: this.log.child({ component: 'master-socket' }),
+            ...(options.timing?.reconnectMaxMs !== undefined && { reconnectMaxMs: options.timing.reconnectMaxMs }),
+          })
+        : new MasterClient(options.master, clientOptions);
     this.readers = new ReaderAccess(this.client, () => this.id);
     const timing = options.timing ?? {};
     this.session = new MasterSession({
@@ -165,6 +175,7 @@ class StratusAgent implements AgentDaemon {
       log: this.log,
       signal: this.abort.signal,
       ...(timing.longPollSeconds !== undefined && { longPollSeconds: timing.longPollSeconds }),
+      ...(timing.workSafetyIntervalMs !== undefined && { workSafetyIntervalMs: timing.workSafetyIntervalMs }),
       ...(timing.reconnectMaxMs !== undefined && { reconnectMaxMs: timing.reconnectMaxMs }),
       agentId: () => this.id,
       containers: () => this.containers,
@@ -278,6 +289,7 @@ class StratusAgent implements AgentDaemon {
     this.executorManager.close();
     await this.work.stopped();
     await this.session.settled();
+    this.client.close?.();
     await this.server?.close();
     this.unsubscribe?.();
     await this.containers?.close();

@@ -35,7 +35,29 @@ export interface MasterClientOptions {
   readonly requestTimeoutMs?: number;
 }
 
-export class MasterClient {
+/**
+ * The agent's calls to the master, whichever transport carries them: HTTP (MasterClient) or
+ * the agent socket (SocketMasterClient in master-socket.ts), which also pushes work nudges.
+ */
+export interface MasterChannel {
+  readonly base: string;
+  register(body: RegisterRequest, signal?: AbortSignal): Promise<RegisterResponse>;
+  authorize(agentId: string, body: AuthorizeRequest, signal?: AbortSignal): Promise<AuthorizeResponse>;
+  heartbeat(agentId: string, body: HeartbeatRequest, signal?: AbortSignal): Promise<void>;
+  work(agentId: string, body: WorkRequest, signal?: AbortSignal): Promise<WorkResponse>;
+  status(agentId: string, body: { session: string; updates: readonly StatusUpdate[] }, signal?: AbortSignal): Promise<StatusResponse>;
+  executorMessages(agentId: string, body: ExecutorMessagesRequest, signal?: AbortSignal): Promise<ExecutorMessagesResponse>;
+  /**
+   * Pushed work nudges (a channel that has them): the listener gets the work version the
+   * master announced, or undefined after a reconnect (anything may have changed). Work is
+   * then asked for at once instead of long-polled. Returns the unsubscribe.
+   */
+  onWork?(listener: (version: number | undefined) => void): () => void;
+  /** Ends the channel (the agent stops). */
+  close?(): void;
+}
+
+export class MasterClient implements MasterChannel {
   private readonly http: JsonApiClient;
   private readonly timeoutMs: number;
 

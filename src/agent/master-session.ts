@@ -5,7 +5,7 @@ import { sleep } from '../core/sleep.js';
 import type { RegisterRequest, StatusResponse, StatusUpdate } from '../wire/agent-api.js';
 import { ApiError } from '../wire/api-error.js';
 import type { AgentEvent, AgentHealth } from './agent-events.js';
-import { ReregisterRequired, type MasterClient } from './master-client.js';
+import { ReregisterRequired, type MasterChannel } from './master-client.js';
 import type { TaskKeyed } from './status-journal.js';
 
 // The agent's session with the master: registers (retrying with backoff until it succeeds or
@@ -14,7 +14,7 @@ import type { TaskKeyed } from './status-journal.js';
 // under the current session. The session id is undefined while not registered.
 
 export interface MasterSessionOptions {
-  readonly client: MasterClient;
+  readonly client: MasterChannel;
   readonly log: Logger;
   /** Aborted when the agent stops. */
   readonly signal: AbortSignal;

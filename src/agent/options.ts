@@ -17,6 +17,8 @@ export interface AgentTiming {
   readonly heartbeatIntervalMs?: number;
   /** The work long-poll's wait_seconds. Default 20. */
   readonly longPollSeconds?: number;
+  /** Over the master socket: ask for work after this long without a nudge (a safety net). Default 10 min. */
+  readonly workSafetyIntervalMs?: number;
   /** Status update resend: first delay after delivery, doubling up to the max. Defaults 1 s, 60 s. */
   readonly statusRetryInitialMs?: number;
   readonly statusRetryMaxMs?: number;
@@ -39,6 +41,11 @@ export interface AgentTiming {
 export interface AgentOptions {
   /** The master's URL, e.g. http://127.0.0.1:5050. */
   readonly master: string;
+  /**
+   * The master's agent socket (ws://host:5050/api/v1/agents/socket, or a deployed region's
+   * WebSocket API URL): the agent then talks to the master over it, and gets its work pushed.
+   */
+  readonly masterSocket?: string;
   /** Where the agent keeps its id, status journal, checkpoints and sandboxes. */
   readonly workDir: string;
   /** Availability zone attribute; on EC2 read from instance metadata when not given. */
@@ -86,6 +93,11 @@ const range = z.object({ begin: z.number().int().min(1).max(MAX_PORT), end: z.nu
 
 export const agentOptionsSchema = z.object({
   master: z.string().url(),
+  masterSocket: z
+    .string()
+    .url()
+    .refine((u) => /^wss?:\/\//.test(u), 'must be a ws:// or wss:// URL')
+    .optional(),
   workDir: z.string().min(1),
   zone: attributeValue.optional(),
   group: attributeValue.optional(),
@@ -110,6 +122,7 @@ export const agentOptionsSchema = z.object({
     .object({
       heartbeatIntervalMs: positiveMs.optional(),
       longPollSeconds: z.number().min(0).max(60).optional(),
+      workSafetyIntervalMs: positiveMs.optional(),
       statusRetryInitialMs: positiveMs.optional(),
       statusRetryMaxMs: positiveMs.optional(),
       reconnectMaxMs: positiveMs.optional(),

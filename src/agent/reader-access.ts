@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { UnavailableError } from '../core/errors.js';
 import { ApiError } from '../wire/api-error.js';
-import type { MasterClient } from './master-client.js';
+import type { MasterChannel } from './master-client.js';
 
 // Who may read this agent's endpoint (task logs, the agent's state): the master decides, from
 // the caller's credential, as it does for its own API (src/master-lambda/use-cases/reader-access.ts).
@@ -20,7 +20,7 @@ export class ReaderAccess {
   private readonly cache = new Map<string, { grant: ReaderGrant; until: number }>();
 
   constructor(
-    private readonly client: MasterClient,
+    private readonly client: MasterChannel,
     private readonly agentId: () => string | undefined,
     private readonly now: () => number = Date.now,
   ) {}

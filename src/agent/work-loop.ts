@@ -9,7 +9,7 @@ import type { LaunchWork, StatusUpdate, WorkResponse } from '../wire/agent-api.j
 import type { AgentEvent } from './agent-events.js';
 import { refKey, type LaunchRequest, type TaskRef } from './containerizer/containerizer.js';
 import type { ContainerizerSet } from './containerizers.js';
-import { ReregisterRequired, type MasterClient } from './master-client.js';
+import { ReregisterRequired, type MasterChannel } from './master-client.js';
 import type { MasterSession } from './master-session.js';
 import type { ExecutorManager } from './executor/executor-manager.js';
 import type { StatusJournal, TaskKeyed } from './status-journal.js';
@@ -25,13 +25,18 @@ import { newStatusUuid, taskRefOf } from './status-update.js';
 const REPEAT_PAUSE_MS = 250;
 
 export interface WorkLoopOptions {
-  readonly client: MasterClient;
+  readonly client: MasterChannel;
   readonly session: MasterSession;
   readonly log: Logger;
   /** Aborted when the agent stops. */
   readonly signal: AbortSignal;
   /** The long-poll's wait_seconds. Default 20. */
   readonly longPollSeconds?: number;
+  /**
+   * Over a channel that pushes work nudges (the agent socket): ask for work again after this
+   * long even without a nudge, a safety net for a nudge lost on the way. Default 10 minutes.
+   */
+  readonly workSafetyIntervalMs?: number;
   /** Cap of the backoff between failed polls. Default 5 s. */
   readonly reconnectMaxMs?: number;
   readonly agentId: () => AgentId | undefined;
@@ -61,7 +66,16 @@ export class WorkLoop {
   /** Acknowledgements applied to the journal, to confirm with the next work poll. */
   private confirmedAcks: { framework_id: string; task_id: string; uuid: string }[] = [];
 
+  /** Pushed nudges (socket channel): the highest version announced, or 'any' after a reconnect. */
+  private nudged: number | 'any' | undefined;
+  private wake: (() => void) | undefined;
+
   constructor(private readonly o: WorkLoopOptions) {}
+
+  /** The channel pushes work nudges: work is asked for when one comes, not long-polled. */
+  private get pushed(): boolean {
+    return this.o.client.onWork !== undefined;
+  }
 
   private get stopping(): boolean {
     return this.o.signal.aborted;
@@ -79,6 +93,8 @@ export class WorkLoop {
   /** An acknowledgement applied to the journal: confirmed with the next poll. */
   confirm(ack: TaskKeyed & { readonly uuid: string }): void {
     this.confirmedAcks.push(ack);
+    // Without a long-poll in flight, the confirmation goes out now.
+    this.wake?.();
   }
 
   /** The task ended: a later kill of it (a new run under the same id) is passed on again. */
@@ -88,7 +104,20 @@ export class WorkLoop {
 
   private async run(): Promise<void> {
     const backoff = new Backoff({ initialMs: 200, maxMs: this.o.reconnectMaxMs ?? 5_000, jitter: 0.2 });
-    const wait = this.o.longPollSeconds ?? 20;
+    const wait = this.pushed ? 0 : (this.o.longPollSeconds ?? 20);
+    const unsubscribe = this.o.client.onWork?.((version) => {
+      if (version === undefined) this.nudged = 'any';
+      else if (this.nudged !== 'any') this.nudged = Math.max(this.nudged ?? -1, version);
+      this.wake?.();
+    });
+    try {
+      await this.loop(backoff, wait);
+    } finally {
+      unsubscribe?.();
+    }
+  }
+
+  private async loop(backoff: Backoff, wait: number): Promise<void> {
     while (!this.stopping) {
       const session = this.o.session.current;
       const id = this.o.agentId();
@@ -130,8 +159,24 @@ export class WorkLoop {
       } catch (e) {
         this.o.log.error('handling work failed', { error: e });
       }
-      if (!news) await sleep(REPEAT_PAUSE_MS, this.o.signal);
+      if (this.pushed) await this.untilNudged();
+      else if (!news) await sleep(REPEAT_PAUSE_MS, this.o.signal);
     }
+  }
+
+  /** Waits for a nudge beyond the work applied, acknowledgements to confirm, the safety interval or the stop. */
+  private async untilNudged(): Promise<void> {
+    const due = (): boolean => {
+      const n = this.nudged;
+      return this.confirmedAcks.length > 0 || n === 'any' || (n !== undefined && (this.workVersion === undefined || n > this.workVersion));
+    };
+    if (!due()) {
+      const woken = new AbortController();
+      this.wake = () => due() && woken.abort();
+      await sleep(this.o.workSafetyIntervalMs ?? 600_000, AbortSignal.any([this.o.signal, woken.signal]));
+      this.wake = undefined;
+    }
+    this.nudged = undefined;
   }
 
   /** Applies one work answer; true when it held anything not seen before. */

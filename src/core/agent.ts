@@ -22,6 +22,9 @@ export const GROUP_ATTRIBUTE = 'group';
 export const INSTANCE_ID_ATTRIBUTE = 'instance_id';
 export const INSTANCE_TYPE_ATTRIBUTE = 'instance_type';
 
+/** How the agent reaches the master: HTTP calls (long-poll), or its WebSocket (pushed work, a slower ping). */
+export type AgentChannel = 'http' | 'socket';
+
 export interface Agent {
   readonly id: AgentId;
   readonly hostname: string;
@@ -47,6 +50,8 @@ export interface Agent {
   readonly registeredEpoch?: number;
   /** sha256 of the secret issued to this agent id: a re-registration under the id must present it. */
   readonly secretHash?: string;
+  /** The channel the agent last registered over; absent = HTTP. Its liveness timeout follows it. */
+  readonly channel?: AgentChannel;
   /**
    * Custom executors on the agent, by `<framework id>/<executor id>`: the resources each holds
    * (counted once in `allocated`, beside its tasks') and its live tasks. When its last task

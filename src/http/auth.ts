@@ -1,3 +1,4 @@
+import { ForbiddenError } from '../core/errors.js';
 import type { HttpRequest } from './types.js';
 
 // Who is calling. Every route asks this port: `stratus dev` runs with open access (like a fresh
@@ -24,6 +25,13 @@ export interface Authenticator {
    */
   agent(req: HttpRequest, agentId?: string): Promise<AgentCaller>;
   operator(req: HttpRequest): Promise<void>;
+}
+
+/** A bound agent credential acts only for its agent ids (ForbiddenError otherwise), whichever transport carried the call. */
+export function checkActsFor(caller: AgentCaller, agentId: string): void {
+  if (caller.agentIds !== undefined && !caller.agentIds.includes(agentId)) {
+    throw new ForbiddenError(`this agent credential may not act for agent ${agentId}`, 'agent_id');
+  }
 }
 
 export const openAccess: Authenticator = {

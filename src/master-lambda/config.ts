@@ -33,6 +33,16 @@ export interface MasterConfig {
   /** Agent health (Mesos: agent_ping_timeout × max_agent_ping_timeouts, agent_reregister_timeout). */
   readonly agentPingTimeoutMs: number;
   readonly maxAgentPingTimeouts: number;
+  /**
+   * Agents on the WebSocket channel ping (a heartbeat frame) this often: well inside API
+   * Gateway's 10-minute idle timeout, so the connection stays open with one message per ping.
+   */
+  readonly agentSocketPingIntervalMs: number;
+  /**
+   * A socket agent that has not pinged for this long becomes UNREACHABLE (it replaces
+   * agentPingTimeoutMs × maxAgentPingTimeouts, Mesos's 75 s, for socket agents): two missed pings and a minute.
+   */
+  readonly agentSocketPingTimeoutMs: number;
   readonly agentReregisterTimeoutMs: number;
   /** How long a framework may go unseen before it counts as disconnected (long-poll clients). */
   readonly frameworkDisconnectMs: number;
@@ -59,6 +69,8 @@ export const DEFAULT_MASTER_CONFIG: MasterConfig = {
   leaseDurationMs: DEFAULT_LEASE_DURATION_MS,
   agentPingTimeoutMs: 15_000,
   maxAgentPingTimeouts: 5,
+  agentSocketPingIntervalMs: 240_000,
+  agentSocketPingTimeoutMs: 540_000,
   agentReregisterTimeoutMs: 600_000,
   frameworkDisconnectMs: 60_000,
   maxBodyBytes: 1024 * 1024,

@@ -4,6 +4,8 @@ import type { ItemKey } from './item-store.js';
 //   AGENT#a / AGENT              gsi1 AGENTS / a                     an agent
 //   AGENT#a / WORK                                                   its work marker (version = changes)
 //   AGENT#a / MSG#m              gsi2 AGENT#a / MSG#m                a framework message for it (TTL)
+//   AGENT#a / CONN                                                   the WebSocket connection it is bound to (TTL)
+//   CONN#c / CONN                                                    an agent WebSocket connection (TTL)
 //   FRAMEWORK#f / FRAMEWORK      gsi1 FRAMEWORKS / f                 a framework
 //   FRAMEWORK#f / LOG                                                its event log head (last seq)
 //   FRAMEWORK#f / EVENT#<seq>                                        its events, in order
@@ -22,6 +24,8 @@ export const keys = {
   agent: (id: string): ItemKey => ({ pk: `AGENT#${id}`, sk: 'AGENT' }),
   agentWork: (id: string): ItemKey => ({ pk: `AGENT#${id}`, sk: 'WORK' }),
   agentMessage: (aid: string, id: string): ItemKey => ({ pk: `AGENT#${aid}`, sk: `MSG#${id}` }),
+  agentConnectionOf: (aid: string): ItemKey => ({ pk: `AGENT#${aid}`, sk: 'CONN' }),
+  agentConnection: (cid: string): ItemKey => ({ pk: `CONN#${cid}`, sk: 'CONN' }),
   framework: (id: string): ItemKey => ({ pk: `FRAMEWORK#${id}`, sk: 'FRAMEWORK' }),
   eventLog: (fid: string): ItemKey => ({ pk: `FRAMEWORK#${fid}`, sk: 'LOG' }),
   event: (fid: string, seq: number): ItemKey => ({ pk: `FRAMEWORK#${fid}`, sk: `EVENT#${pad(seq)}` }),

@@ -56,6 +56,26 @@ export interface Liveness {
   readonly session: string;
 }
 
+/** An agent's WebSocket connection: who authenticated at connect, and the agent it registered as. */
+export interface AgentConnection {
+  readonly connectionId: string;
+  /** The credential's bound agent ids (AgentCaller.agentIds); absent = any. */
+  readonly agentIds?: readonly string[];
+  /** Set once the connection registered: it then acts only as this agent. */
+  readonly agentId?: string;
+  readonly connectedAt: number;
+}
+
+/** Connection items outlive API Gateway's 2-hour connection limit a little, then expire (TTL). */
+export const AGENT_CONNECTION_TTL_SECONDS = 3 * 3600;
+
+// API Gateway connection ids are base64-like ("L0SM9cOFvHcCIhw="); local ones base64url.
+const CONNECTION_ID = /^[A-Za-z0-9+/=_-]{1,128}$/;
+function checkConnectionId(id: string): string {
+  if (!CONNECTION_ID.test(id)) throw new ValidationError(`connection id is malformed: ${JSON.stringify(id).slice(0, 64)}`, 'connection_id');
+  return id;
+}
+
 export interface Document<T extends JsonObject = JsonObject> {
   readonly id: string;
   readonly data: T;
@@ -489,6 +509,43 @@ export class Registry {
   }
   async deleteLiveness(kind: string, id: string): Promise<void> {
     await this.store.transact([{ op: 'delete', key: keys.liveness(kind, id), expect: 'any' }]);
+  }
+
+  /** Records an authenticated connection (and, with agentId, its binding), expiring with the TTL. */
+  async putAgentConnection(c: AgentConnection): Promise<void> {
+    checkConnectionId(c.connectionId);
+    const expiresAt = Math.floor(this.now() / 1000) + AGENT_CONNECTION_TTL_SECONDS;
+    const ops: WriteOp[] = [{ op: 'put', item: { ...keys.agentConnection(c.connectionId), expiresAt, data: strip(c) }, expect: 'any' }];
+    // The agent's pointer to its connection: pushes for the agent go there.
+    if (c.agentId !== undefined) {
+      ops.push({ op: 'put', item: { ...keys.agentConnectionOf(checkId(c.agentId, 'agent_id')), expiresAt, data: { connectionId: c.connectionId } }, expect: 'any' });
+    }
+    await this.store.transact(ops);
+  }
+
+  async getAgentConnection(connectionId: string): Promise<AgentConnection | undefined> {
+    const item = await this.store.get(keys.agentConnection(checkConnectionId(connectionId)));
+    return item ? (item.data as unknown as AgentConnection) : undefined;
+  }
+
+  /** The connection the agent is bound to, if any. */
+  async getAgentConnectionId(agentId: string): Promise<string | undefined> {
+    const item = await this.store.get(keys.agentConnectionOf(checkId(agentId, 'agent_id')));
+    return item ? String(item.data.connectionId) : undefined;
+  }
+
+  /** Forgets a connection that closed; the agent's pointer goes too (at once) unless it already points elsewhere. */
+  async deleteAgentConnection(connectionId: string, agentId?: string): Promise<void> {
+    const del: WriteOp = { op: 'delete', key: keys.agentConnection(checkConnectionId(connectionId)), expect: 'any' };
+    const pointer = agentId === undefined ? undefined : await this.store.get(keys.agentConnectionOf(checkId(agentId, 'agent_id')));
+    if (agentId === undefined || pointer?.data.connectionId !== connectionId) return void (await this.store.transact([del]));
+    try {
+      // Conditional on the version read: a rebind to a new connection meanwhile stays.
+      await this.store.transact([del, { op: 'delete', key: keys.agentConnectionOf(agentId), expect: { version: pointer.version } }]);
+    } catch (e) {
+      if (!(e instanceof TransactionConflict)) throw e;
+      await this.store.transact([del]);
+    }
   }
 
   async getDocument<T extends JsonObject>(collection: string, id: string): Promise<Document<T> | undefined> {

@@ -1,10 +1,11 @@
 import { createAgent, parseAttributes, parsePortRanges, type AgentOptions, type AgentTiming, type ContainerizerMode } from '../../agent/index.js';
 import { createLogger, type LogLevel } from '../../core/logger.js';
+import { AGENT_SOCKET_PATH } from '../../wire/agent-socket.js';
 import { masterUrl, parseFlags, UsageError, type Command, numberFlag } from '../command.js';
 
 // `stratus agent`: one agent daemon (Mesos's mesos-agent) on this host.
 
-const usage = `usage: stratus agent [--master URL] [--zone ZONE] [--group GROUP] [--work-dir DIR]
+const usage = `usage: stratus agent [--master URL] [--master-socket WS-URL] [--zone ZONE] [--group GROUP] [--work-dir DIR]
                      [--cpus N] [--mem MiB] [--disk MiB] [--ports 31000-32000]
                      [--containerizer auto|docker|process] [--port 5051] [--host 0.0.0.0]
 
@@ -14,6 +15,10 @@ serves GET /health, /api/v1/state and task logs on --port. Restarting it with th
 adopts the tasks that still run. Stop it with SIGINT/SIGTERM (tasks keep running).
 
   --master URL            master (default $STRATUS_MASTER or http://127.0.0.1:5050)
+  --master-socket WS-URL  talk to the master over its agent socket instead of HTTP long-polls:
+                          work is pushed, the agent pings every few minutes (default
+                          $STRATUS_MASTER_SOCKET; \`auto\` = <master>/api/v1/agents/socket; a
+                          deployed region: its WebSocket API URL, wss://...)
   --work-dir DIR          id, status journal, checkpoints and sandboxes (default .stratus/agent)
   --zone ZONE             zone attribute (default: from EC2 instance metadata)
   --group GROUP           group attribute (e.g. the Auto Scaling group)
@@ -43,6 +48,7 @@ export const agentCommand: Command = {
   async run(argv) {
     const { values, positionals } = parseFlags(argv, {
       master: { type: 'string' },
+      'master-socket': { type: 'string' },
       'work-dir': { type: 'string', default: '.stratus/agent' },
       zone: { type: 'string' },
       group: { type: 'string' },
@@ -86,10 +92,14 @@ export const agentCommand: Command = {
       ...(values['status-retry-ms'] !== undefined && { statusRetryInitialMs: numberFlag('status-retry-ms', values['status-retry-ms'], { integer: true }) }),
       ...(values['status-retry-max-ms'] !== undefined && { statusRetryMaxMs: numberFlag('status-retry-max-ms', values['status-retry-max-ms'], { integer: true }) }),
     };
+    const master = masterUrl(values.master);
+    const socketFlag = values['master-socket'] ?? process.env.STRATUS_MASTER_SOCKET;
+    const masterSocket = socketFlag === 'auto' ? `${master.replace(/^http/, 'ws').replace(/\/$/, '')}${AGENT_SOCKET_PATH}` : socketFlag || undefined;
     const auth = process.env.STRATUS_AGENT_AUTHORIZATION;
     const log = createLogger('stratus-agent', level as LogLevel);
     const options: AgentOptions = {
-      master: masterUrl(values.master),
+      master,
+      ...(masterSocket !== undefined && { masterSocket }),
       workDir: values['work-dir'],
       containerizer: mode as ContainerizerMode,
       host: values.host,
@@ -126,7 +136,7 @@ export const agentCommand: Command = {
     const started = agent.start();
     const first = await Promise.race([started.then(() => 'started' as const), stopped.then(() => 'signal' as const)]);
     if (first === 'started') {
-      process.stdout.write(`stratus agent ${agent.agentId ?? ''} registered with ${options.master}; endpoint ${agent.endpoint ?? ''}\n`);
+      process.stdout.write(`stratus agent ${agent.agentId ?? ''} registered with ${options.masterSocket ?? options.master}; endpoint ${agent.endpoint ?? ''}\n`);
       await stopped;
     }
     await agent.stop();

@@ -12,6 +12,9 @@ import { authenticatorForRegion } from './credentials-secret.js';
 import { domainTotals, LambdaMetrics, withMetrics } from './emf.js';
 import { recordRegionApiUrl } from './region-api-url.js';
 import { TickTriggerNotifier } from './tick-trigger.js';
+import { AgentSocketHandlers } from '../agent-socket/socket-handlers.js';
+import { AgentPushNotifier } from './agent-push-notifier.js';
+import { ApiGatewayAgentPush } from './api-gateway-push.js';
 
 // API Gateway HTTP API (payload format 2.0) -> the master's API. No policy here: the event
 // becomes an HttpRequest, the answer an API Gateway response. Responses cannot stream, so
@@ -37,25 +40,39 @@ export interface ApiGatewayV2Result {
   isBase64Encoded: boolean;
 }
 
-let master: Promise<{ master: Master; trigger?: TickTriggerNotifier }> | undefined;
+export interface ContainerMaster {
+  master: Master;
+  trigger?: TickTriggerNotifier;
+  /** With STRATUS_AGENT_SOCKET_ENDPOINT: agents' work nudges, sent at the end of each invocation. */
+  push?: AgentPushNotifier;
+}
+
+let master: Promise<ContainerMaster> | undefined;
 
 /**
  * The master of this Lambda container, built once from the environment. A deployed region
  * always authenticates; with STRATUS_TICK_FUNCTION, changes that need an allocation round
  * invoke the tick Lambda.
  */
-export function containerMaster(env: NodeJS.ProcessEnv = process.env): Promise<{ master: Master; trigger?: TickTriggerNotifier }> {
+export function containerMaster(env: NodeJS.ProcessEnv = process.env): Promise<ContainerMaster> {
   master ??= (async () => {
     const log = createLogger('stratus-api');
     const tickFn = env.STRATUS_TICK_FUNCTION;
     const trigger = tickFn ? new TickTriggerNotifier(new InProcessNotifier(), tickFn, log) : undefined;
-    const m = new Master({ store: storeFromEnv(env), canStream: false, authenticator: await authenticatorForRegion(env), log, ...(trigger ? { notifier: trigger } : {}) });
+    const socketEndpoint = env.STRATUS_AGENT_SOCKET_ENDPOINT;
+    const push = socketEndpoint ? new AgentPushNotifier(trigger ?? new InProcessNotifier(), log) : undefined;
+    const notifier = push ?? trigger;
+    const m = new Master({ store: storeFromEnv(env), canStream: false, authenticator: await authenticatorForRegion(env), log, ...(notifier ? { notifier } : {}) });
+    if (push && socketEndpoint) {
+      const handlers = new AgentSocketHandlers({ ctx: m.ctx, auth: m.api.auth, push: new ApiGatewayAgentPush(socketEndpoint, log) });
+      push.attach((agentId) => handlers.nudge(agentId));
+    }
     // Peers, cross-region services and federated jobs are served from this region's table; the
     // tick sends gossip and decides, the receiver Lambda receives.
     attachFederationFromEnv(m, { run: 'routes' }, env);
     // The autoscaler's rules and activity are read and written through this API; the tick runs it.
     if (env.STRATUS_AGENT_GROUPS) autoscalerRoutes(m.api, new AutoscalerController({ provider: ec2ProviderFromEnv(env) }), m.registry);
-    return { master: m, ...(trigger ? { trigger } : {}) };
+    return { master: m, ...(trigger ? { trigger } : {}), ...(push ? { push } : {}) };
   })();
   master.catch(() => (master = undefined)); // a failed start (e.g. the secret unreadable) is retried next time
   return master;
@@ -90,7 +107,7 @@ export async function handleApiGatewayEvent(m: Master, event: ApiGatewayV2Event)
 let emf: LambdaMetrics | undefined;
 
 export async function handler(event: ApiGatewayV2Event): Promise<ApiGatewayV2Result> {
-  const { master: m, trigger } = await containerMaster();
+  const { master: m, trigger, push } = await containerMaster();
   emf ??= new LambdaMetrics('api');
   return withMetrics(
     emf,
@@ -100,6 +117,7 @@ export async function handler(event: ApiGatewayV2Event): Promise<ApiGatewayV2Res
         return await handleApiGatewayEvent(m, event);
       } finally {
         await trigger?.flush();
+        await push?.flush();
       }
     },
     () => domainTotals(m.ctx.metrics),

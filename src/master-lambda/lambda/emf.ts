@@ -9,7 +9,7 @@ import type { MasterMetrics } from '../metrics.js';
 
 export const EMF_NAMESPACE = 'Stratus';
 
-export type EntryPoint = 'api' | 'tick' | 'gossip-receiver';
+export type EntryPoint = 'api' | 'tick' | 'gossip-receiver' | 'agent-socket';
 
 /** The master's counters CloudWatch gets, as totals since this container started. */
 export async function domainTotals(m: MasterMetrics): Promise<Record<string, number>> {

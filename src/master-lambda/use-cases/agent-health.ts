@@ -5,7 +5,7 @@ import { LivenessWatch } from './liveness-watch.js';
 import { markAgentGone, markAgentUnreachable } from './master-task-updates.js';
 
 // Leader duty: agents that miss heartbeats for agent_ping_timeout × max_agent_ping_timeouts
-// become UNREACHABLE; those unreachable past agent_reregister_timeout are removed (GONE).
+// (socket agents: agentSocketPingTimeoutMs) become UNREACHABLE; those unreachable past agent_reregister_timeout are removed (GONE).
 // Draining agents become DRAINED once their tasks are gone (and GONE if mark_gone was asked).
 
 export class AgentHealth {
@@ -14,7 +14,7 @@ export class AgentHealth {
 
   readonly duty = async (ctx: MasterContext): Promise<void> => {
     // Looking ten times per timeout is precise enough, and spares the table a read per round.
-    const every = checkInterval(ctx.config.agentPingTimeoutMs * ctx.config.maxAgentPingTimeouts);
+    const every = checkInterval(Math.min(ctx.config.agentPingTimeoutMs * ctx.config.maxAgentPingTimeouts, ctx.config.agentSocketPingTimeoutMs));
     if (performance.now() - this.lastRun < every) return;
     this.lastRun = performance.now();
     const [agents, beats] = await Promise.all([ctx.registry.listAgents(), ctx.registry.listLiveness('agent')]);
@@ -27,7 +27,9 @@ export class AgentHealth {
       }
       if (a.reachability === 'REACHABLE') {
         this.watch.leftState(a.id);
-        if (this.watch.quietFor(a.id) >= pingLimit) await markAgentUnreachable(ctx, a.id);
+        // A socket agent pings rarely (its connection is kept open by API Gateway): its own timeout.
+        const limit = a.channel === 'socket' ? ctx.config.agentSocketPingTimeoutMs : pingLimit;
+        if (this.watch.quietFor(a.id) >= limit) await markAgentUnreachable(ctx, a.id);
       } else if (this.watch.inStateFor(a.id) >= ctx.config.agentReregisterTimeoutMs) {
         await markAgentGone(ctx, a.id, false);
       }

@@ -1,6 +1,6 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { ForbiddenError, NotFoundError, StratusError, ValidationError } from '../../core/errors.js';
-import type { Agent } from '../../core/agent.js';
+import type { Agent, AgentChannel } from '../../core/agent.js';
 import { agentId as toAgentId } from '../../core/ids.js';
 import { add, contains, EMPTY, equals, format, type Resources } from '../../core/resources.js';
 import { isTerminal } from '../../core/task-state.js';
@@ -27,7 +27,7 @@ export class ReregisterError extends StratusError {
   }
 }
 
-export async function registerAgent(ctx: MasterContext, req: RegisterRequest): Promise<RegisterResponse> {
+export async function registerAgent(ctx: MasterContext, req: RegisterRequest, channel: AgentChannel = 'http'): Promise<RegisterResponse> {
   const total = decodeResources(req.resources, 'resources');
   if (total.cpus === 0 && total.mem === 0) throw new ValidationError('resources must include cpus or mem', 'resources');
   const requested = req.agent_id !== undefined ? toAgentId(req.agent_id, 'agent_id') : undefined;
@@ -67,6 +67,7 @@ export async function registerAgent(ctx: MasterContext, req: RegisterRequest): P
       session,
       registeredEpoch: epoch,
       secretHash: secretHash(secret),
+      ...(channel === 'socket' && { channel }),
     };
     // A removed agent comes back under a new id: that item is new.
     await ctx.registry.transaction().putAgent(agent, known ? { version: known.version } : 'absent').commit();
@@ -103,7 +104,7 @@ export async function registerAgent(ctx: MasterContext, req: RegisterRequest): P
   return {
     agent_id: result.agent.id,
     session,
-    heartbeat_interval_seconds: Math.max(1, Math.floor(ctx.config.agentPingTimeoutMs / 1000)),
+    heartbeat_interval_seconds: Math.max(1, Math.floor((channel === 'socket' ? ctx.config.agentSocketPingIntervalMs : ctx.config.agentPingTimeoutMs) / 1000)),
     kill_tasks: kill,
     agent_secret: result.secret,
   };
