@@ -6,15 +6,13 @@ import { createLogger } from '../../core/logger.js';
 import { attachFederationFromEnv } from '../../federation/env.js';
 import { isRaw, isStream, type HttpRequest } from '../../http/types.js';
 import { storeFromEnv } from '../../state/store-from-env.js';
-import { InProcessNotifier } from '../notifier.js';
 import { Master } from '../master.js';
 import { authenticatorForRegion } from './credentials-secret.js';
 import { domainTotals, LambdaMetrics, withMetrics } from './emf.js';
 import { recordRegionApiUrl } from './region-api-url.js';
-import { TickTriggerNotifier } from './tick-trigger.js';
-import { AgentSocketHandlers } from '../agent-socket/socket-handlers.js';
-import { AgentPushNotifier } from './agent-push-notifier.js';
-import { ApiGatewayAgentPush } from './api-gateway-push.js';
+import type { TickTriggerNotifier } from './tick-trigger.js';
+import type { AgentPushNotifier } from './agent-push-notifier.js';
+import { invocationNotices } from './invocation-notices.js';
 
 // API Gateway HTTP API (payload format 2.0) -> the master's API. No policy here: the event
 // becomes an HttpRequest, the answer an API Gateway response. Responses cannot stream, so
@@ -57,16 +55,9 @@ let master: Promise<ContainerMaster> | undefined;
 export function containerMaster(env: NodeJS.ProcessEnv = process.env): Promise<ContainerMaster> {
   master ??= (async () => {
     const log = createLogger('stratus-api');
-    const tickFn = env.STRATUS_TICK_FUNCTION;
-    const trigger = tickFn ? new TickTriggerNotifier(new InProcessNotifier(), tickFn, log) : undefined;
-    const socketEndpoint = env.STRATUS_AGENT_SOCKET_ENDPOINT;
-    const push = socketEndpoint ? new AgentPushNotifier(trigger ?? new InProcessNotifier(), log) : undefined;
-    const notifier = push ?? trigger;
+    const { notifier, trigger, push, attach } = invocationNotices(env, log);
     const m = new Master({ store: storeFromEnv(env), canStream: false, authenticator: await authenticatorForRegion(env), log, ...(notifier ? { notifier } : {}) });
-    if (push && socketEndpoint) {
-      const handlers = new AgentSocketHandlers({ ctx: m.ctx, auth: m.api.auth, push: new ApiGatewayAgentPush(socketEndpoint, log) });
-      push.attach((agentId) => handlers.nudge(agentId));
-    }
+    attach(m);
     // Peers, cross-region services and federated jobs are served from this region's table; the
     // tick sends gossip and decides, the receiver Lambda receives.
     attachFederationFromEnv(m, { run: 'routes' }, env);

@@ -8,10 +8,9 @@ import { encodeRecordIO } from '../../wire/recordio.js';
 import { parse } from '../../wire/validate.js';
 import type { MasterConfig } from '../config.js';
 import { Master } from '../master.js';
-import { InProcessNotifier } from '../notifier.js';
 import { PLANNED_STREAM_END } from '../use-cases/event-delivery.js';
 import { authenticatorForRegion } from './credentials-secret.js';
-import { TickTriggerNotifier } from './tick-trigger.js';
+import { invocationNotices, type InvocationNotices } from './invocation-notices.js';
 
 // API Gateway REST API (proxy events, payload 1.0) with response streaming -> the master's
 // API, streaming allowed: SUBSCRIBE answers with the chunked RecordIO stream, exactly as the
@@ -176,15 +175,14 @@ export async function streamRestEvent(m: Master, event: unknown, out: Writable, 
   }
 }
 
-let master: Promise<{ master: Master; trigger?: TickTriggerNotifier }> | undefined;
+let master: Promise<{ master: Master; notices: InvocationNotices }> | undefined;
 
 /** This container's master: the region's table and credentials, streaming allowed, no leader. */
-function containerMaster(env: NodeJS.ProcessEnv): Promise<{ master: Master; trigger?: TickTriggerNotifier }> {
+function containerMaster(env: NodeJS.ProcessEnv): Promise<{ master: Master; notices: InvocationNotices }> {
   master ??= (async () => {
     const log = createLogger('stratus-scheduler-stream');
-    const tickFn = env.STRATUS_TICK_FUNCTION;
-    // ACCEPT, DECLINE, REVIVE... through this API start an allocation round as the HTTP API's do.
-    const trigger = tickFn ? new TickTriggerNotifier(new InProcessNotifier(), tickFn, log) : undefined;
+    // ACCEPT, DECLINE, REVIVE... through this API start an allocation round and nudge agents as the HTTP API's do.
+    const notices = invocationNotices(env, log);
     const pollIntervalMs = env[STREAM_ENV.pollMs] ? Number(env[STREAM_ENV.pollMs]) : STREAM_MASTER_CONFIG.pollIntervalMs;
     if (!Number.isFinite(pollIntervalMs) || pollIntervalMs! <= 0) throw new Error(`${STREAM_ENV.pollMs} must be a positive number of milliseconds`);
     const m = new Master({
@@ -193,9 +191,10 @@ function containerMaster(env: NodeJS.ProcessEnv): Promise<{ master: Master; trig
       authenticator: await authenticatorForRegion(env),
       log,
       config: { ...STREAM_MASTER_CONFIG, pollIntervalMs: pollIntervalMs! },
-      ...(trigger ? { notifier: trigger } : {}),
+      ...(notices.notifier ? { notifier: notices.notifier } : {}),
     });
-    return { master: m, ...(trigger ? { trigger } : {}) };
+    notices.attach(m);
+    return { master: m, notices };
   })();
   master.catch(() => (master = undefined)); // a failed start (the secret unreadable) is retried next time
   return master;
@@ -224,8 +223,8 @@ export function createSchedulerStreamHandler(deps: { master: () => Promise<Maste
 
 /** The plain (event, responseStream, context) function, configured from the environment. */
 export const schedulerStreamHandler: StreamingHandler = async (event, responseStream, context) => {
-  const { master: m, trigger } = await containerMaster(process.env);
-  await createSchedulerStreamHandler({ master: async () => m, maxStreamMs: maxStreamMsFromEnv(), afterEach: async () => trigger?.flush() })(event, responseStream, context);
+  const { master: m, notices } = await containerMaster(process.env);
+  await createSchedulerStreamHandler({ master: async () => m, maxStreamMs: maxStreamMsFromEnv(), afterEach: () => notices.flush() })(event, responseStream, context);
 };
 
 /** The Lambda entry point: streamified by the runtime when it runs there. */
