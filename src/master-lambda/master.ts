@@ -27,6 +27,8 @@ export interface MasterOptions {
   readonly now?: () => number;
   readonly notifier?: Notifier;
   readonly holderId?: string;
+  /** The lease's monotonic clock (tests drive takeovers on a fake one). */
+  readonly leaseNow?: () => number;
   readonly authenticator?: Authenticator;
   /** False behind API Gateway (no streaming responses). */
   readonly canStream?: boolean;
@@ -70,7 +72,11 @@ export class Master implements ExtensibleMaster {
       { canStream: options.canStream ?? true },
     );
     mountMetricsRoutes(this.api, this.ctx);
-    this.lease = new LeaderLease(this.registry.store, { durationMs: config.leaseDurationMs, ...(options.holderId ? { holderId: options.holderId } : {}) });
+    this.lease = new LeaderLease(this.registry.store, {
+      durationMs: config.leaseDurationMs,
+      ...(options.holderId ? { holderId: options.holderId } : {}),
+      ...(options.leaseNow ? { now: options.leaseNow } : {}),
+    });
     metrics.isLeader = () => this.lease.isLeader();
     // Core leader duties (health timeouts, failover expiry, drains) come first, then extensions.
     this.agentHealth = new AgentHealth();

@@ -98,3 +98,33 @@ it('retries a failed election duty, and allocates only once the election duties 
   expect(roundsBeforeElected).toBe(0);
   expect(m.leader.stats.elections).toBe(1);
 });
+
+it('releases the lease (and so hands its epoch on) only once every leader write in flight has returned', async () => {
+  const store = new MemoryItemStore();
+  let finishPass: (() => void) | undefined;
+  let passWrote = false;
+  // A duty whose fenced write runs in the background after the duty returns, as the autoscaler's pass does.
+  let pass: Promise<void> | undefined;
+  const duty = Object.assign(
+    async (ctx: Master['ctx'], epoch: number) => {
+      pass ??= (async () => {
+        await new Promise<void>((r) => (finishPass = r));
+        await ctx.registry.transaction().fence(epoch).putDocument('t', 'late', { epoch }, 'any').commit();
+        passWrote = true;
+      })();
+    },
+    { settle: () => pass ?? Promise.resolve() },
+  );
+  const m = new Master({ store, holderId: 'm1', log: silentLogger, config: { leaseDurationMs: LEASE_MS, allocationIntervalMs: 20 }, duties: [duty] });
+  m.start();
+  await advanceUntil(() => finishPass !== undefined, 5_000, 'the background pass to start');
+  let stopped = false;
+  const stopping = m.stop().then(() => (stopped = true));
+  await vi.advanceTimersByTimeAsync(100);
+  expect(stopped).toBe(false);
+  expect((await m.registry.getLease()).holder).toBe('m1'); // not released while the pass may still write
+  finishPass!();
+  await stopping;
+  expect(passWrote).toBe(true);
+  expect(await m.registry.getLease()).toEqual({ epoch: 1, holder: '' });
+});
