@@ -99,7 +99,8 @@ export class LeaderLoop {
 
   /**
    * Stops the loop. Normally the lease is released so a successor takes over at once, in the
-   * same epoch; `release: false` leaves it to expire, as a crash would (tests, benchmarks).
+   * same epoch; `release: false` forgets it and leaves it to expire, as a crash would (tests,
+   * benchmarks): a new term follows, even if this process starts again.
    * The release comes only after every leader write of this process has returned: the lease
    * attempt and election in flight, the running pass, and every duty's background work.
    */
@@ -111,6 +112,7 @@ export class LeaderLoop {
     this.unsubscribe?.();
     await this.settle();
     if (options.release !== false) await this.lease.release();
+    else this.lease.abandon();
   }
 
   /** Resolves once no leader work of this loop is in flight (none starts once stopped). */

@@ -168,6 +168,14 @@ export class LeaderLease {
   }
 
   /**
+   * Forgets the lease locally without a write, as a crash would: it runs out in the store, and
+   * even this holder takes it again only in a new epoch.
+   */
+  abandon(): void {
+    this.held = undefined;
+  }
+
+  /**
    * Gives the lease up so a successor takes it at once, in the same epoch. Call it only once
    * no leader write of this holder is in flight (LeaderLoop.stop awaits them): the successor
    * writes under the same fencing token.
