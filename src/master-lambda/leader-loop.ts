@@ -13,7 +13,18 @@ import { expireOffers } from './use-cases/offer-timeouts.js';
  * after it returns (the autoscaler's background pass) says how to await it with `settle`: the
  * lease is released, and so handed over in the same epoch, only once every duty has settled.
  */
-export type LeaderDuty = ((ctx: MasterContext, epoch: number) => Promise<unknown>) & { readonly settle?: () => Promise<void> };
+export type LeaderDuty = ((ctx: MasterContext, epoch: number) => Promise<unknown>) & {
+  readonly settle?: () => Promise<void>;
+  /**
+   * Milliseconds until the duty next has something to do (undefined: nothing until state
+   * changes), so an event-driven leader (leader-reactor.ts) can sleep until then. A duty
+   * without it is taken to be due every `LeaderLoop.dutyFallbackMs`.
+   */
+  readonly dueIn?: () => number | undefined;
+};
+
+/** When a duty cannot say when it is next due: a slow safety period. */
+export const DUTY_FALLBACK_MS = 60_000;
 
 export interface LeaderLoopOptions {
   /** Runs once when this process becomes leader (e.g. rescinding the old epoch's offers). */
@@ -45,6 +56,10 @@ export class LeaderLoop {
   private readonly recentOffers = new RecentOffers();
   /** When the earliest outstanding offer expires, as the last round saw it. */
   private nextOfferExpiry = -Infinity;
+  /** When the earliest decline filter ends (its agent may be offered again), as the last round saw it. */
+  private nextFilterExpiry = Infinity;
+  /** Agent item versions the last round wrote (its own offers' counters), so a change feed can skip them. */
+  lastRoundAgentWrites: ReadonlyMap<string, number> = new Map();
   /** Rounds run and leadership changes, for tests and metrics. */
   readonly stats = { rounds: 0, elections: 0, offers: 0, errors: 0 };
 
@@ -115,6 +130,18 @@ export class LeaderLoop {
     else this.lease.abandon();
   }
 
+  /**
+   * Milliseconds until something time alone triggers falls due: the earliest offer timeout or
+   * decline filter expiry the last round saw, or the earliest duty (health and failover
+   * timeouts, autoscaler, gossip), as each duty says.
+   */
+  nextDueIn(): number {
+    const now = this.ctx.now();
+    let due = Math.min(this.nextOfferExpiry - now, this.nextFilterExpiry - now);
+    for (const d of this.duties) due = Math.min(due, d.dueIn ? (d.dueIn() ?? Infinity) : DUTY_FALLBACK_MS);
+    return Math.max(0, due);
+  }
+
   /** Resolves once no leader work of this loop is in flight (none starts once stopped). */
   async settle(): Promise<void> {
     // A pass can trigger another (an election's first round): loop until all is quiet.
@@ -154,6 +181,8 @@ export class LeaderLoop {
       this.stats.rounds++;
       this.stats.offers += stats.offers;
       this.nextOfferExpiry = stats.nextOfferExpiry;
+      this.nextFilterExpiry = stats.nextFilterExpiry;
+      this.lastRoundAgentWrites = stats.agentWrites;
     } catch (e) {
       if (e instanceof FencedError) {
         this.ctx.log.warn('lost leadership during a round', { epoch });

@@ -13,9 +13,13 @@ export class FrameworkFailover {
   private lastRun = -Infinity;
   constructor(readonly watch = new LivenessWatch()) {}
 
-  readonly duty = async (ctx: MasterContext): Promise<void> => {
+  private every: number | undefined;
+  private watching = false;
+
+  readonly duty = Object.assign(async (ctx: MasterContext): Promise<void> => {
     if (performance.now() - this.lastRun < checkInterval(ctx.config.frameworkDisconnectMs)) return;
     this.lastRun = performance.now();
+    this.every = checkInterval(ctx.config.frameworkDisconnectMs);
     const [frameworks, beats] = await Promise.all([ctx.registry.listFrameworks(), ctx.registry.listLiveness('framework')]);
     this.watch.observe(beats);
     for (const fw of frameworks) {
@@ -36,7 +40,14 @@ export class FrameworkFailover {
         this.watch.forget(fw.id);
       }
     }
-  };
+    this.watching = frameworks.some((f) => f.removedAt === undefined);
+  }, { dueIn: () => this.dueIn() });
+
+  /** For an event-driven leader: every check interval while a framework is watched, else nothing. */
+  private dueIn(): number | undefined {
+    if (this.every === undefined) return 0;
+    return this.watching ? Math.max(0, this.every - (performance.now() - this.lastRun)) : undefined;
+  }
 }
 
 async function disconnect(ctx: MasterContext, frameworkId: string, streamId: string): Promise<void> {
