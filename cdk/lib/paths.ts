@@ -16,3 +16,5 @@ export const TICK_ENTRY = join(REPO_ROOT, 'src/master-lambda/lambda/leader-tick.
 export const DEFAULT_GOSSIP_RECEIVER_ENTRY = join(REPO_ROOT, 'src/master-lambda/lambda/gossip-receiver.ts');
 /** The `stratus` command the agent hosts run (`stratus agent ...`). */
 export const CLI_ENTRY = join(REPO_ROOT, 'src/cli/main.ts');
+/** The event-driven leader: the table's stream and its timer queue invoke it. */
+export const REACTOR_ENTRY = join(REPO_ROOT, 'src/master-lambda/lambda/leader-reactor.ts');

@@ -14,12 +14,15 @@ export class FrameworkFailover {
   constructor(readonly watch = new LivenessWatch()) {}
 
   private every: number | undefined;
+  private limit: number | undefined;
   private watching = false;
+  private disconnected = false;
 
   readonly duty = Object.assign(async (ctx: MasterContext): Promise<void> => {
     if (performance.now() - this.lastRun < checkInterval(ctx.config.frameworkDisconnectMs)) return;
     this.lastRun = performance.now();
     this.every = checkInterval(ctx.config.frameworkDisconnectMs);
+    this.limit = ctx.config.frameworkDisconnectMs;
     const [frameworks, beats] = await Promise.all([ctx.registry.listFrameworks(), ctx.registry.listLiveness('framework')]);
     this.watch.observe(beats);
     for (const fw of frameworks) {
@@ -41,12 +44,22 @@ export class FrameworkFailover {
       }
     }
     this.watching = frameworks.some((f) => f.removedAt === undefined);
+    this.disconnected = frameworks.some((f) => f.removedAt === undefined && !f.connected);
   }, { dueIn: () => this.dueIn() });
 
-  /** For an event-driven leader: every check interval while a framework is watched, else nothing. */
+  /**
+   * For an event-driven leader: when the quietest connected framework could pass the disconnect
+   * limit, but a look at least every quarter limit (a silent one is caught within 1.25 limits);
+   * every check interval while one is disconnected (its failover timeout runs); nothing while
+   * no framework is registered.
+   */
   private dueIn(): number | undefined {
-    if (this.every === undefined) return 0;
-    return this.watching ? Math.max(0, this.every - (performance.now() - this.lastRun)) : undefined;
+    if (this.every === undefined || this.limit === undefined) return 0;
+    if (!this.watching) return undefined;
+    const sinceLook = performance.now() - this.lastRun;
+    const quiet = (this.watch.dueIn(this.limit) ?? Infinity) + sinceLook;
+    const next = this.disconnected ? this.every : Math.max(this.every, Math.min(this.limit / 4, quiet));
+    return Math.max(0, next - sinceLook);
   }
 }
 

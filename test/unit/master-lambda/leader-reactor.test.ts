@@ -3,6 +3,7 @@ import type { Framework } from '../../../src/core/framework.js';
 import type { FrameworkId, StreamId } from '../../../src/core/ids.js';
 import { silentLogger } from '../../../src/core/logger.js';
 import { parseSchedulerCall } from '../../../src/master-lambda/codec/scheduler-call.js';
+import type { MasterConfig } from '../../../src/master-lambda/config.js';
 import { LeaderReactor, wakesLeader } from '../../../src/master-lambda/leader-reactor.js';
 import { Master } from '../../../src/master-lambda/master.js';
 import { accept } from '../../../src/master-lambda/use-cases/accept.js';
@@ -27,9 +28,9 @@ afterEach(() => {
 
 const FW = 'fw-reactor';
 
-async function world(): Promise<{ m: Master; reactor: LeaderReactor; timer: MemoryWakeTimer; agentId: string; session: string }> {
+async function world(config: Partial<MasterConfig> = {}): Promise<{ m: Master; reactor: LeaderReactor; timer: MemoryWakeTimer; agentId: string; session: string }> {
   const store = new MemoryItemStore();
-  const m = new Master({ store, holderId: 'reactor', log: silentLogger, config: { frameworkDisconnectMs: 600_000 } });
+  const m = new Master({ store, holderId: 'reactor', log: silentLogger, config: { frameworkDisconnectMs: 600_000, ...config } });
   const timer = new MemoryWakeTimer({ now: m.ctx.now });
   const reactor = new LeaderReactor(m.ctx, m.lease, m.leader, { timer, releaseAfterPass: true });
   timer.connect(() => void reactor.onTimer());
@@ -115,4 +116,28 @@ it('reacts only to changes that can give the leader work', () => {
   expect(
     [put(keys.offer('o')), put(keys.filter('f', 'a')), put(keys.task('f', 't'), { state: 'RUNNING' }), put(keys.lease('master')), put(keys.event('f', 1)), put(keys.eventLog('f')), put(keys.liveness('agent', 'a')), put(keys.agentWork('a')), put(keys.document('c', 'i'))].map(wakesLeader),
   ).toEqual(Array(9).fill(false));
+});
+
+it('arms nothing when nothing is registered: idle means no wake-up', async () => {
+  const store = new MemoryItemStore();
+  const m = new Master({ store, holderId: 'idle', log: silentLogger });
+  const timer = new MemoryWakeTimer({ now: m.ctx.now });
+  const reactor = new LeaderReactor(m.ctx, m.lease, m.leader, { timer });
+  await reactor.onTimer();
+  expect(reactor.stats.passes).toBe(1);
+  expect(reactor.stats.armedFor).toBeUndefined();
+  expect(timer.due).toBeUndefined();
+});
+
+it('wakes for an offer timeout when it falls due, rescinds the offer and offers again', async () => {
+  const { m, reactor, timer } = await world({ offerTimeoutMs: 3_000, agentPingTimeoutMs: 60_000 });
+  const [offer] = await m.registry.listOffers();
+  expect(timer.due).toBe(offer!.expiresAt);
+  await vi.advanceTimersByTimeAsync(offer!.expiresAt - Date.now());
+  await reactor.idle();
+  expect(timer.fired).toBe(1);
+  const [again] = await m.registry.listOffers();
+  expect(again!.id).not.toBe(offer!.id);
+  expect(again!.createdAt).toBe(offer!.expiresAt);
+  expect(timer.due).toBe(again!.expiresAt);
 });
