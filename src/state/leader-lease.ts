@@ -73,6 +73,8 @@ export class LeaderLease {
   /** When this holder sent its last successful lease write (acquire or renewal), on its clock. */
   lastWriteSentAt: number | undefined;
   lastAcquisition: LeaseAcquisition | undefined;
+  /** A write of this term ended without an answer (a transport error): it may still commit. */
+  private uncertain = false;
 
   constructor(
     private readonly store: ItemStore,
@@ -176,6 +178,15 @@ export class LeaderLease {
   }
 
   /**
+   * A write sent during this term ended without a definite answer (a dropped connection, a
+   * timeout): it may still be applied after we return. The term is then not handed on: the next
+   * release abandons the lease instead, so the successor takes epoch + 1 and fences that write.
+   */
+  noteUncertainWrite(): void {
+    if (this.held) this.uncertain = true;
+  }
+
+  /**
    * Gives the lease up so a successor takes it at once, in the same epoch. Call it only once
    * no leader write of this holder is in flight (LeaderLoop.stop awaits them): the successor
    * writes under the same fencing token.
@@ -184,6 +195,10 @@ export class LeaderLease {
     const held = this.held;
     this.held = undefined;
     if (!held) return;
+    if (this.uncertain) {
+      this.uncertain = false;
+      return; // left to lapse: see noteUncertainWrite
+    }
     try {
       const op: WriteOp = {
         op: 'put',
@@ -235,6 +250,7 @@ export class LeaderLease {
     this.held = { epoch, version: current === 'absent' ? 1 : current.version + 1, renewedAt: t };
     this.lastWriteSentAt = t;
     this.lastAcquisition = { epoch, how, at: t };
+    this.uncertain = false;
     return true;
   }
 }

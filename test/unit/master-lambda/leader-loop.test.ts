@@ -128,3 +128,27 @@ it('releases the lease (and so hands its epoch on) only once every leader write 
   expect(passWrote).toBe(true);
   expect(await m.registry.getLease()).toEqual({ epoch: 1, holder: '' });
 });
+
+it('does not hand its term on when a write ended without an answer: the successor takes epoch + 1 after the lease', async () => {
+  const store = new MemoryItemStore();
+  let drop = false;
+  const flaky = Object.create(store) as MemoryItemStore;
+  flaky.transact = async (ops) => {
+    if (drop) {
+      drop = false;
+      await store.transact(ops); // applied, but the answer is lost
+      throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+    }
+    return store.transact(ops);
+  };
+  const m = new Master({ store: flaky, holderId: 'm1', log: silentLogger, config: { leaseDurationMs: LEASE_MS } });
+  m.start();
+  await advanceUntil(() => m.lease.isLeader(), 5_000, 'm1 to lead');
+  drop = true;
+  await expect(m.registry.transaction().fence(m.lease.epoch!).putDocument('t', 'x', {}, 'any').commit()).rejects.toThrow(/socket hang up/);
+  await m.stop();
+  expect((await m.registry.getLease()).holder).toBe('m1'); // not released: left to lapse
+  const next = master(store, 'm2');
+  await advanceUntil(() => next.lease.isLeader(), 3 * LEASE_MS, 'm2 to take over');
+  expect(next.lease.lastAcquisition).toMatchObject({ epoch: 2, how: 'takeover' });
+});
