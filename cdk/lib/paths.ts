@@ -18,3 +18,5 @@ export const DEFAULT_GOSSIP_RECEIVER_ENTRY = join(REPO_ROOT, 'src/master-lambda/
 export const CLI_ENTRY = join(REPO_ROOT, 'src/cli/main.ts');
 /** API Gateway REST API (proxy events, payload 1.0) with response streaming: the Mesos scheduler stream. */
 export const SCHEDULER_STREAM_ENTRY = join(REPO_ROOT, 'src/master-lambda/lambda/scheduler-stream-handler.ts');
+/** The event-driven leader: the table's stream and its timer queue invoke it. */
+export const REACTOR_ENTRY = join(REPO_ROOT, 'src/master-lambda/lambda/leader-reactor.ts');

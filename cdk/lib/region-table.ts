@@ -5,12 +5,13 @@ import { Construct } from 'constructs';
 import { TABLE_DEFINITION, type KeyAttribute, type TableDefinition } from '../../src/state/table-definition.js';
 
 // The region's single table, derived from the Registry's one definition (keys, GSIs, TTL):
-// on-demand, point-in-time recovery, deletion protection as configured.
+// on-demand, point-in-time recovery, deletion protection as configured, its stream on.
 
 /**
  * What the master's DynamoDB adapter does: item reads, queries (GSIs), conditional writes and
- * transactions (which need the per-item actions). No Scan (no hot path scans), no streams,
- * no table management (the stack owns the table).
+ * transactions (which need the per-item actions). No Scan (no hot path scans), no table
+ * management (the stack owns the table); the stream is read only by the leader reactor's event
+ * source mapping, which grants itself the stream actions.
  */
 export const TABLE_DATA_ACTIONS = [
   'dynamodb:GetItem',
@@ -44,6 +45,8 @@ export class RegionTable extends Construct {
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       timeToLiveAttribute: def.ttlAttribute,
+      // The change feed that wakes the leader (src/state/change-feed.ts: why new images).
+      stream: dynamodb.StreamViewType[def.streamViewType],
       deletionProtection: props.deletionProtection,
       // A protected table also survives `cdk destroy`; an unprotected one goes with its stack.
       removalPolicy: props.deletionProtection ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,

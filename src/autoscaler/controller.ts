@@ -99,6 +99,11 @@ export class AutoscalerController {
     return wait && this.running ? this.running.then(() => undefined) : Promise.resolve();
   }
 
+  /** Resolves when the pass running now (if any) has ended; later passes may still start. */
+  async settled(): Promise<void> {
+    await this.running?.catch(() => undefined);
+  }
+
   /** No pass starts after this; resolves when the running one has ended. */
   async stop(): Promise<void> {
     this.stopped = true;

@@ -12,5 +12,9 @@ export interface AutoscalerDutyOptions {
 }
 
 export function autoscalerDuty(autoscaler: AutoscalerController, options: AutoscalerDutyOptions = {}): LeaderDuty {
-  return (ctx, epoch) => autoscaler.duty(ctx, epoch, options.wait ?? false);
+  // A background pass writes under the leader's epoch: the lease is released (and the epoch
+  // handed on) only once it has ended.
+  return Object.assign((ctx: Parameters<LeaderDuty>[0], epoch: number) => autoscaler.duty(ctx, epoch, options.wait ?? false), {
+    settle: () => autoscaler.settled(),
+  });
 }

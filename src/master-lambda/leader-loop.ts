@@ -8,8 +8,23 @@ import { expireOffers } from './use-cases/offer-timeouts.js';
 // allocation round at every interval and soon after a state change (debounced), offer
 // timeouts and the other timeouts. Duties never overlap within a process.
 
-/** A leader-only job, run with the epoch that fences its writes. */
-export type LeaderDuty = (ctx: MasterContext, epoch: number) => Promise<unknown>;
+/**
+ * A leader-only job, run with the epoch that fences its writes. A duty that leaves work running
+ * after it returns (the autoscaler's background pass) says how to await it with `settle`: the
+ * lease is released, and so handed over in the same epoch, only once every duty has settled.
+ */
+export type LeaderDuty = ((ctx: MasterContext, epoch: number) => Promise<unknown>) & {
+  readonly settle?: () => Promise<void>;
+  /**
+   * Milliseconds until the duty next has something to do (undefined: nothing until state
+   * changes), so an event-driven leader (leader-reactor.ts) can sleep until then. A duty
+   * without it is taken to be due every `LeaderLoop.dutyFallbackMs`.
+   */
+  readonly dueIn?: () => number | undefined;
+};
+
+/** When a duty cannot say when it is next due: a slow safety period. */
+export const DUTY_FALLBACK_MS = 60_000;
 
 export interface LeaderLoopOptions {
   /** Runs once when this process becomes leader (e.g. rescinding the old epoch's offers). */
@@ -31,6 +46,8 @@ export class LeaderLoop {
   private debounce: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
   private running: Promise<void> | undefined;
+  /** The lease attempt (and election) in flight, which stop() awaits before releasing. */
+  private leasing: Promise<void> | undefined;
   private rerun = false;
   private electedEpoch: number | undefined;
   private announcedEpoch: number | undefined;
@@ -39,6 +56,10 @@ export class LeaderLoop {
   private readonly recentOffers = new RecentOffers();
   /** When the earliest outstanding offer expires, as the last round saw it. */
   private nextOfferExpiry = -Infinity;
+  /** When the earliest decline filter ends (its agent may be offered again), as the last round saw it. */
+  private nextFilterExpiry = Infinity;
+  /** Agent item versions the last round wrote (its own offers' counters), so a change feed can skip them. */
+  lastRoundAgentWrites: ReadonlyMap<string, number> = new Map();
   /** Rounds run and leadership changes, for tests and metrics. */
   readonly stats = { rounds: 0, elections: 0, offers: 0, errors: 0 };
 
@@ -77,9 +98,10 @@ export class LeaderLoop {
       // A standby tries again at the moment a takeover falls due, if that comes before its next poll.
       const due = this.lease.takeoverDueIn();
       const wait = this.lease.isLeader() ? leaseEvery : Math.min(standbyEvery, due ?? standbyEvery);
-      if (!this.stopped) this.leaseTimer = setTimeout(() => void keepLease(), wait);
+      if (!this.stopped) this.leaseTimer = setTimeout(() => void runKeepLease(), wait);
     };
-    void keepLease();
+    const runKeepLease = (): Promise<void> => (this.leasing = keepLease().finally(() => (this.leasing = undefined)));
+    void runKeepLease();
     this.timer = setInterval(() => this.trigger(), interval);
     this.unsubscribe = this.ctx.notifier.subscribe('allocation', () => {
       if (this.debounce) return;
@@ -91,8 +113,11 @@ export class LeaderLoop {
   }
 
   /**
-   * Stops the loop. Normally the lease is released so a successor takes over at once;
-   * `release: false` leaves it to expire, as a crash would (tests, benchmarks).
+   * Stops the loop. Normally the lease is released so a successor takes over at once, in the
+   * same epoch; `release: false` forgets it and leaves it to expire, as a crash would (tests,
+   * benchmarks): a new term follows, even if this process starts again.
+   * The release comes only after every leader write of this process has returned: the lease
+   * attempt and election in flight, the running pass, and every duty's background work.
    */
   async stop(options: { release?: boolean } = {}): Promise<void> {
     this.stopped = true;
@@ -100,8 +125,30 @@ export class LeaderLoop {
     clearTimeout(this.leaseTimer);
     clearTimeout(this.debounce);
     this.unsubscribe?.();
-    await this.running;
+    await this.settle();
     if (options.release !== false) await this.lease.release();
+    else this.lease.abandon();
+  }
+
+  /**
+   * Milliseconds until something time alone triggers falls due: the earliest offer timeout or
+   * decline filter expiry the last round saw, or the earliest duty (health and failover
+   * timeouts, autoscaler, gossip), as each duty says.
+   */
+  nextDueIn(): number {
+    const now = this.ctx.now();
+    let due = Math.min(this.nextOfferExpiry - now, this.nextFilterExpiry - now);
+    for (const d of this.duties) due = Math.min(due, d.dueIn ? (d.dueIn() ?? Infinity) : DUTY_FALLBACK_MS);
+    return Math.max(0, due);
+  }
+
+  /** Resolves once no leader work of this loop is in flight (none starts once stopped). */
+  async settle(): Promise<void> {
+    // A pass can trigger another (an election's first round): loop until all is quiet.
+    while (this.leasing || this.running || this.election) {
+      await Promise.allSettled([this.leasing, this.running, this.election?.done]);
+    }
+    await Promise.allSettled(this.duties.map((d) => d.settle?.()));
   }
 
   /** Runs the duties now (or right after the current run), if leader. */
@@ -134,6 +181,8 @@ export class LeaderLoop {
       this.stats.rounds++;
       this.stats.offers += stats.offers;
       this.nextOfferExpiry = stats.nextOfferExpiry;
+      this.nextFilterExpiry = stats.nextFilterExpiry;
+      this.lastRoundAgentWrites = stats.agentWrites;
     } catch (e) {
       if (e instanceof FencedError) {
         this.ctx.log.warn('lost leadership during a round', { epoch });

@@ -6,6 +6,7 @@ import { LeaderLease } from '../state/leader-lease.js';
 import { MemoryItemStore } from '../state/memory-item-store.js';
 import { ObservedItemStore } from '../state/observed-item-store.js';
 import { Registry } from '../state/registry.js';
+import { UncertainWriteStore } from '../state/uncertain-write-store.js';
 import { masterConfig, type MasterConfig } from './config.js';
 import { mountMasterRoutes } from './http/master-routes.js';
 import { mountMetricsRoutes } from './http/metrics-routes.js';
@@ -27,6 +28,8 @@ export interface MasterOptions {
   readonly now?: () => number;
   readonly notifier?: Notifier;
   readonly holderId?: string;
+  /** The lease's monotonic clock (tests drive takeovers on a fake one). */
+  readonly leaseNow?: () => number;
   readonly authenticator?: Authenticator;
   /** False behind API Gateway (no streaming responses). */
   readonly canStream?: boolean;
@@ -49,8 +52,10 @@ export class Master implements ExtensibleMaster {
     const config = masterConfig(options.config);
     const now = options.now ?? Date.now;
     const metrics = new MasterMetrics(now);
-    // Every store request is counted (and timed) at the adapter boundary.
-    this.registry = new Registry(new ObservedItemStore(options.store ?? new MemoryItemStore(), metrics.storeObserver), undefined, now);
+    // Every store request is counted (and timed) at the adapter boundary. A write that ended
+    // without a definite answer may still commit: this term is then not handed on in its epoch.
+    const store = new UncertainWriteStore(options.store ?? new MemoryItemStore(), () => this.lease.noteUncertainWrite());
+    this.registry = new Registry(new ObservedItemStore(store, metrics.storeObserver), undefined, now);
     this.ctx = {
       registry: this.registry,
       config,
@@ -70,7 +75,11 @@ export class Master implements ExtensibleMaster {
       { canStream: options.canStream ?? true },
     );
     mountMetricsRoutes(this.api, this.ctx);
-    this.lease = new LeaderLease(this.registry.store, { durationMs: config.leaseDurationMs, ...(options.holderId ? { holderId: options.holderId } : {}) });
+    this.lease = new LeaderLease(this.registry.store, {
+      durationMs: config.leaseDurationMs,
+      ...(options.holderId ? { holderId: options.holderId } : {}),
+      ...(options.leaseNow ? { now: options.leaseNow } : {}),
+    });
     metrics.isLeader = () => this.lease.isLeader();
     // Core leader duties (health timeouts, failover expiry, drains) come first, then extensions.
     this.agentHealth = new AgentHealth();

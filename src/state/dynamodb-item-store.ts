@@ -127,7 +127,7 @@ export class DynamoDbItemStore implements ItemStore {
     this.stats.reads++;
     const out = await this.client.send(new GetItemCommand({ TableName: this.tableName, Key: keyOf(key), ConsistentRead: true }));
     if (!out.Item) return undefined;
-    const item = decode(out.Item);
+    const item = decodeItem(out.Item);
     return item.expiresAt !== undefined && item.expiresAt <= nowSeconds() ? undefined : item;
   }
 
@@ -162,7 +162,7 @@ export class DynamoDbItemStore implements ItemStore {
         ExclusiveStartKey: input.cursor ? (JSON.parse(Buffer.from(input.cursor, 'base64url').toString()) as Record<string, AttributeValue>) : undefined,
       }),
     );
-    const items = (out.Items ?? []).map(decode);
+    const items = (out.Items ?? []).map(decodeItem);
     const next = out.LastEvaluatedKey ? Buffer.from(JSON.stringify(out.LastEvaluatedKey)).toString('base64url') : undefined;
     return next ? { items, next } : { items };
   }
@@ -305,7 +305,8 @@ export class DynamoDbItemStore implements ItemStore {
   }
 }
 
-function decode(raw: Record<string, AttributeValue>): Item {
+/** An item as DynamoDB holds it (a GetItem answer, a stream record's image) in the port's shape. */
+export function decodeItem(raw: Record<string, AttributeValue>): Item {
   const o = unmarshall(raw) as Record<string, unknown>;
   const item: { -readonly [K in keyof Item]: Item[K] } = {
     pk: o.pk as string,

@@ -6,8 +6,13 @@ import { keys } from './keys.js';
 import { LEASE_NAME } from './registry.js';
 
 // The leader lease: one item holding the holder id, an epoch and a record version number
-// (rvn) that changes at every renewal. The epoch grows by one at every change of holder and
-// is the fencing token leader-only writes carry.
+// (rvn) that changes at every renewal. The epoch is the term, the fencing token leader-only
+// writes carry. A term ends only when its holder fails: a lease taken over after it ran out
+// (a crash, a pause, our own lease lapsing locally) starts epoch + 1 and fences every write
+// the old holder may still have in flight. A lease its holder *released* is taken in the same
+// epoch: a holder releases only after its leader work has stopped and every write of it has
+// returned (LeaderLoop.stop), so no write of the old holder can arrive under that epoch any
+// more, and its offers, agent sessions and term carry on under the successor.
 //
 // Taking over never compares clocks across machines: a contender waits until it has seen the
 // same rvn, unchanged, for a full lease duration on its own monotonic clock (as the DynamoDB
@@ -47,6 +52,15 @@ export interface LeaseView {
   readonly durationMs: number;
 }
 
+/** How this holder last came to hold the lease, on its own clock (tests, logs). */
+export interface LeaseAcquisition {
+  readonly epoch: number;
+  /** first: no lease yet; released: a clean handover (same epoch); lapsed: our own lease ran out; takeover: a silent holder's. */
+  readonly how: 'first' | 'released' | 'lapsed' | 'takeover';
+  /** When the winning write was sent. */
+  readonly at: number;
+}
+
 export class LeaderLease {
   readonly name: string;
   readonly holderId: string;
@@ -56,6 +70,11 @@ export class LeaderLease {
   private readonly pause: (ms: number) => Promise<void>;
   private held: { epoch: number; version: number; renewedAt: number } | undefined;
   private observed: { rvn: string; at: number; durationMs: number } | undefined;
+  /** When this holder sent its last successful lease write (acquire or renewal), on its clock. */
+  lastWriteSentAt: number | undefined;
+  lastAcquisition: LeaseAcquisition | undefined;
+  /** A write of this term ended without an answer (a transport error): it may still commit. */
+  private uncertain = false;
 
   constructor(
     private readonly store: ItemStore,
@@ -108,18 +127,20 @@ export class LeaderLease {
     if (this.held) return this.renew();
     const t = this.now();
     const item = await this.store.get(keys.lease(this.name));
-    if (!item) return this.write(t, 1, 'absent');
+    if (!item) return this.write(t, 1, 'absent', 'first');
     const d = item.data as unknown as LeaseData;
-    // Released, or still ours after our own lease ran out locally (nobody wrote since, or the
-    // version would differ): take it at once, in a new epoch since our term's state is gone.
-    if (d.holder === '' || d.holder === this.holderId) return this.write(t, d.epoch + 1, item);
+    // Released on purpose: the term goes on, in the same epoch (see the top of this file).
+    if (d.holder === '') return this.write(t, d.epoch, item, 'released');
+    // Still ours after our own lease ran out locally (nobody wrote since, or the version would
+    // differ): take it at once, but in a new epoch, since writes of our lapsed term may still land.
+    if (d.holder === this.holderId) return this.write(t, d.epoch + 1, item, 'lapsed');
     if (!this.observed || this.observed.rvn !== d.rvn) {
       // Dated when the read returned: the renewal we saw was sent before then, whatever the
       // read's latency, so the holder's own count ends before ours does.
       this.observed = { rvn: d.rvn, at: this.now(), durationMs: d.durationMs };
       return false;
     }
-    if (t - this.observed.at >= d.durationMs) return this.write(t, d.epoch + 1, item);
+    if (t - this.observed.at >= d.durationMs) return this.write(t, d.epoch + 1, item, 'takeover');
     return false;
   }
 
@@ -144,14 +165,40 @@ export class LeaderLease {
     }
     // Only advance if nothing else changed `held` meanwhile.
     if (this.held === held) this.held = { epoch: held.epoch, version: held.version + 1, renewedAt: t };
+    this.lastWriteSentAt = t;
     return this.isLeader();
   }
 
-  /** Gives the lease up so a successor need not wait out the duration. */
+  /**
+   * Forgets the lease locally without a write, as a crash would: it runs out in the store, and
+   * even this holder takes it again only in a new epoch.
+   */
+  abandon(): void {
+    this.held = undefined;
+  }
+
+  /**
+   * A write sent during this term ended without a definite answer (a dropped connection, a
+   * timeout): it may still be applied after we return. The term is then not handed on: the next
+   * release abandons the lease instead, so the successor takes epoch + 1 and fences that write.
+   */
+  noteUncertainWrite(): void {
+    if (this.held) this.uncertain = true;
+  }
+
+  /**
+   * Gives the lease up so a successor takes it at once, in the same epoch. Call it only once
+   * no leader write of this holder is in flight (LeaderLoop.stop awaits them): the successor
+   * writes under the same fencing token.
+   */
   async release(): Promise<void> {
     const held = this.held;
     this.held = undefined;
     if (!held) return;
+    if (this.uncertain) {
+      this.uncertain = false;
+      return; // left to lapse: see noteUncertainWrite
+    }
     try {
       const op: WriteOp = {
         op: 'put',
@@ -186,7 +233,7 @@ export class LeaderLease {
     return { holder: this.holderId, epoch, rvn: randomUUID(), durationMs: this.durationMs };
   }
 
-  private async write(t: number, epoch: number, current: Item | 'absent'): Promise<boolean> {
+  private async write(t: number, epoch: number, current: Item | 'absent', how: LeaseAcquisition['how']): Promise<boolean> {
     try {
       const op: WriteOp = {
         op: 'put',
@@ -201,6 +248,9 @@ export class LeaderLease {
     }
     this.observed = undefined;
     this.held = { epoch, version: current === 'absent' ? 1 : current.version + 1, renewedAt: t };
+    this.lastWriteSentAt = t;
+    this.lastAcquisition = { epoch, how, at: t };
+    this.uncertain = false;
     return true;
   }
 }

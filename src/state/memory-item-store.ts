@@ -13,10 +13,40 @@ import {
   type StoreStats,
   type WriteOp,
 } from './item-store.js';
+import type { ChangeFeed, ChangeListener, ChangeRecord, ChangeSubscription } from './change-feed.js';
 
 // The embedded ItemStore: DynamoDB's semantics in process memory (conditional writes,
 // all-or-nothing transactions, sorted sort keys, GSIs, TTL), for `stratus dev` and tests.
 // Items are copied and frozen on the way in, so callers can never mutate stored state.
+// Every committed write is published on `changes` (the change feed port), as DynamoDB Streams
+// would: one batch per transaction, after it applied; an item TTL removes when it is next
+// touched (DynamoDB's TTL is lazy too) comes as an expired delete.
+
+/** The in-process change feed: listeners hear each transaction's changes as it commits. */
+export class MemoryChangeFeed implements ChangeFeed {
+  private readonly listeners = new Set<ChangeListener>();
+  private seq = 0;
+
+  async subscribe(listener: ChangeListener): Promise<ChangeSubscription> {
+    this.listeners.add(listener);
+    return { close: async () => void this.listeners.delete(listener) };
+  }
+
+  nextSequence(): string {
+    return String(++this.seq).padStart(20, '0');
+  }
+
+  publish(batch: readonly ChangeRecord[]): void {
+    if (batch.length === 0) return;
+    for (const l of this.listeners) {
+      try {
+        l(batch);
+      } catch {
+        // A listener's failure is its own: the write has committed, other listeners still hear it.
+      }
+    }
+  }
+}
 
 type Clock = () => number;
 
@@ -79,6 +109,7 @@ export class MemoryItemStore implements ItemStore {
   // GSI partitions hold composite keys "gsisk \0 pk \0 sk" → table key, sorted by GSI sort key.
   private readonly indexes: Record<IndexName, Map<string, Partition>> = { gsi1: new Map(), gsi2: new Map() };
   private readonly now: Clock;
+  readonly changes = new MemoryChangeFeed();
 
   constructor(options: { now?: Clock } = {}) {
     this.now = options.now ?? Date.now;
@@ -147,14 +178,20 @@ export class MemoryItemStore implements ItemStore {
       }
     });
     if (failed.length) throw new TransactionConflict([...new Set(failed)]);
+    const changes: ChangeRecord[] = [];
     for (const op of ops) {
       if (op.op === 'put') {
         const current = this.live(op.item);
-        this.write(frozenCopy({ ...op.item, version: (current?.version ?? 0) + 1 }));
+        const item = frozenCopy({ ...op.item, version: (current?.version ?? 0) + 1 });
+        this.write(item);
+        changes.push({ kind: 'put', key: { pk: item.pk, sk: item.sk }, item, sequence: this.changes.nextSequence() });
       } else if (op.op === 'delete') {
+        // Like DynamoDB, deleting what is not there changes nothing and streams nothing.
+        if (this.live(op.key)) changes.push({ kind: 'delete', key: { pk: op.key.pk, sk: op.key.sk }, sequence: this.changes.nextSequence() });
         this.remove(op.key);
       }
     }
+    this.changes.publish(changes);
   }
 
   /** The item unless absent or expired (TTL), purging expired ones. */
@@ -162,6 +199,7 @@ export class MemoryItemStore implements ItemStore {
     const item = this.table.get(key.pk)?.items.get(key.sk);
     if (item?.expiresAt !== undefined && item.expiresAt <= this.now() / 1000) {
       this.remove(key);
+      this.changes.publish([{ kind: 'delete', key: { pk: key.pk, sk: key.sk }, expired: true, sequence: this.changes.nextSequence() }]);
       return undefined;
     }
     return item;

@@ -25,6 +25,8 @@ export interface TableDefinition {
   readonly dataAttribute: string;
   /** Scalars conditions check (e.g. the lease epoch), a map. */
   readonly conditionAttribute: string;
+  /** The table's stream, which feeds the leader (src/state/change-feed.ts says why new images). */
+  readonly streamViewType: 'NEW_IMAGE';
 }
 
 export const TABLE_DEFINITION: TableDefinition = {
@@ -40,11 +42,12 @@ export const TABLE_DEFINITION: TableDefinition = {
   versionAttribute: 'v',
   dataAttribute: 'd',
   conditionAttribute: 'a',
+  streamViewType: 'NEW_IMAGE',
 };
 
 export const DEFAULT_TABLE_NAME = 'stratus';
 
-/** The CreateTable request for a region table (on-demand billing). */
+/** The CreateTable request for a region table (on-demand billing, its stream on). */
 export function createTableInput(tableName: string, def: TableDefinition = TABLE_DEFINITION): CreateTableCommandInput {
   const attrs = new Map<string, KeyAttribute>();
   for (const a of [def.partitionKey, def.sortKey, ...def.globalSecondaryIndexes.flatMap((i) => [i.partitionKey, i.sortKey])]) {
@@ -53,6 +56,7 @@ export function createTableInput(tableName: string, def: TableDefinition = TABLE
   return {
     TableName: tableName,
     BillingMode: 'PAY_PER_REQUEST',
+    StreamSpecification: { StreamEnabled: true, StreamViewType: def.streamViewType },
     AttributeDefinitions: [...attrs.values()].map((a) => ({ AttributeName: a.name, AttributeType: a.type })),
     KeySchema: [
       { AttributeName: def.partitionKey.name, KeyType: 'HASH' },

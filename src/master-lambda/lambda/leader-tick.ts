@@ -11,7 +11,8 @@ import { domainTotals, LambdaMetrics, withMetrics } from './emf.js';
 
 // The scheduled / triggered Lambda: contends for the leader lease and, while leader, runs
 // the leader's duties (allocation rounds, offer and health timeouts) every interval for most
-// of the invocation, then releases the lease so the next invocation takes over at once.
+// of the invocation, then releases the lease so the next invocation takes over at once, in
+// the same term (epoch).
 
 export interface TickContext {
   getRemainingTimeInMillis(): number;
@@ -31,6 +32,9 @@ export async function runTick(m: Master, budgetMs: number): Promise<{ rounds: nu
     }
     await sleep(Math.min(interval, Math.max(0, deadline - Date.now())));
   }
+  // Every leader write of this invocation has returned before the release, so the next
+  // invocation takes the lease in the same epoch: offers and agent sessions outlive the tick.
+  await m.leader.settle();
   await m.lease.release();
   return { rounds: m.leader.stats.rounds - roundsBefore, leader };
 }

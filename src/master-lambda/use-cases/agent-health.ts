@@ -12,11 +12,16 @@ export class AgentHealth {
   private lastRun = -Infinity;
   constructor(readonly watch = new LivenessWatch()) {}
 
-  readonly duty = async (ctx: MasterContext): Promise<void> => {
+  private watching = false;
+  private pendingStates = false;
+  private dueLimits: { every: number; ping: number } | undefined;
+
+  readonly duty = Object.assign(async (ctx: MasterContext): Promise<void> => {
     // Looking ten times per timeout is precise enough, and spares the table a read per round.
     const every = checkInterval(Math.min(ctx.config.agentPingTimeoutMs * ctx.config.maxAgentPingTimeouts, ctx.config.agentSocketPingTimeoutMs));
     if (performance.now() - this.lastRun < every) return;
     this.lastRun = performance.now();
+    this.dueLimits = { every, ping: ctx.config.agentPingTimeoutMs * ctx.config.maxAgentPingTimeouts };
     const [agents, beats] = await Promise.all([ctx.registry.listAgents(), ctx.registry.listLiveness('agent')]);
     this.watch.observe(beats);
     const pingLimit = ctx.config.agentPingTimeoutMs * ctx.config.maxAgentPingTimeouts;
@@ -35,7 +40,26 @@ export class AgentHealth {
       }
       if (a.drain?.state === 'DRAINING') await progressDrain(ctx, a.id);
     }
-  };
+    this.watching = agents.some((a) => a.reachability !== 'GONE');
+    this.pendingStates = agents.some((a) => a.reachability === 'UNREACHABLE' || a.drain?.state === 'DRAINING');
+  }, { dueIn: () => this.dueIn() });
+
+  /**
+   * For an event-driven leader: when the next ping timeout can fall due (the quietest agent's
+   * limit, but a look at least every quarter limit, so a silent agent is caught within 1.25
+   * limits); nothing while no agent is watched. Unreachable and draining agents are looked at
+   * every check interval.
+   */
+  private dueIn(): number | undefined {
+    const l = this.dueLimits;
+    if (!l) return 0; // never looked yet
+    if (!this.watching) return undefined;
+    const sinceLook = performance.now() - this.lastRun;
+    const quiet = (this.watch.dueIn(l.ping) ?? Infinity) + sinceLook;
+    // Counted from the last look; the duty looks at most once per check interval anyway.
+    const next = this.pendingStates ? l.every : Math.max(l.every, Math.min(l.ping / 4, quiet));
+    return Math.max(0, next - sinceLook);
+  }
 }
 
 /** How often a timeout of `timeoutMs` is checked: a tenth of it, between 100 ms and 5 s. */

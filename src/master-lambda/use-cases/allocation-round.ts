@@ -20,6 +20,10 @@ import { addEvents } from './framework-events.js';
 export interface RoundStats {
   /** The earliest expiry among outstanding offers (Infinity when none), so expiry runs only when due. */
   readonly nextOfferExpiry: number;
+  /** The earliest end of a decline filter (Infinity when none): its agent may be offered again then. */
+  readonly nextFilterExpiry: number;
+  /** Agent id -> the version this round wrote it at (its offers' counters). */
+  readonly agentWrites: ReadonlyMap<string, number>;
   readonly offers: number;
   readonly skipped: number;
   readonly agents: number;
@@ -55,7 +59,7 @@ export async function buildAllocationInput(
   ctx: MasterContext,
   seed?: number,
   recent?: RecentOffers,
-): Promise<{ input: AllocationInput; agents: Map<string, Stored<Agent>>; nextOfferExpiry: number }> {
+): Promise<{ input: AllocationInput; agents: Map<string, Stored<Agent>>; nextOfferExpiry: number; nextFilterExpiry: number }> {
   const [agents, frameworks, roles, filters] = await Promise.all([
     ctx.registry.listAgents(),
     ctx.registry.listFrameworks(),
@@ -94,7 +98,8 @@ export async function buildAllocationInput(
     ...(seed !== undefined ? { seed } : {}),
   };
   const nextOfferExpiry = offers.reduce((m, o) => Math.min(m, o.expiresAt), Infinity);
-  return { input, agents: new Map(agents.map((a) => [a.id, a])), nextOfferExpiry };
+  const nextFilterExpiry = filters.reduce((m, f) => Math.min(m, f.until), Infinity);
+  return { input, agents: new Map(agents.map((a) => [a.id, a])), nextOfferExpiry, nextFilterExpiry };
 }
 
 export async function runAllocationRound(
@@ -103,7 +108,8 @@ export async function runAllocationRound(
   recent?: RecentOffers,
   seed = Math.floor(Math.random() * 2 ** 31),
 ): Promise<RoundStats> {
-  const { input, agents, nextOfferExpiry: earliest } = await buildAllocationInput(ctx, seed, recent);
+  const { input, agents, nextOfferExpiry: earliest, nextFilterExpiry } = await buildAllocationInput(ctx, seed, recent);
+  const agentWrites = new Map<string, number>();
   let nextOfferExpiry = earliest;
   const { offers: decisions } = allocate(input);
   const byFramework = new Map<string, OfferDecision[]>();
@@ -151,6 +157,7 @@ export async function runAllocationRound(
       for (const [agentId, sum] of perAgent) {
         const a = agents.get(agentId)!;
         agents.set(agentId, { ...a, offered: add(a.offered, sum), version: a.version + 1 });
+        agentWrites.set(agentId, a.version + 1);
       }
       recent?.add(offers);
       made += offers.length;
@@ -160,5 +167,5 @@ export async function runAllocationRound(
     ctx.notifier.notify(`framework:${frameworkId}`);
   }
   if (made || skipped) ctx.log.debug('allocation round', { epoch, offers: made, skipped });
-  return { offers: made, skipped, agents: input.agents.length, frameworks: input.frameworks.length, nextOfferExpiry };
+  return { offers: made, skipped, agents: input.agents.length, frameworks: input.frameworks.length, nextOfferExpiry, nextFilterExpiry, agentWrites };
 }

@@ -13,9 +13,16 @@ export class FrameworkFailover {
   private lastRun = -Infinity;
   constructor(readonly watch = new LivenessWatch()) {}
 
-  readonly duty = async (ctx: MasterContext): Promise<void> => {
+  private every: number | undefined;
+  private limit: number | undefined;
+  private watching = false;
+  private disconnected = false;
+
+  readonly duty = Object.assign(async (ctx: MasterContext): Promise<void> => {
     if (performance.now() - this.lastRun < checkInterval(ctx.config.frameworkDisconnectMs)) return;
     this.lastRun = performance.now();
+    this.every = checkInterval(ctx.config.frameworkDisconnectMs);
+    this.limit = ctx.config.frameworkDisconnectMs;
     const [frameworks, beats] = await Promise.all([ctx.registry.listFrameworks(), ctx.registry.listLiveness('framework')]);
     this.watch.observe(beats);
     for (const fw of frameworks) {
@@ -36,7 +43,24 @@ export class FrameworkFailover {
         this.watch.forget(fw.id);
       }
     }
-  };
+    this.watching = frameworks.some((f) => f.removedAt === undefined);
+    this.disconnected = frameworks.some((f) => f.removedAt === undefined && !f.connected);
+  }, { dueIn: () => this.dueIn() });
+
+  /**
+   * For an event-driven leader: when the quietest connected framework could pass the disconnect
+   * limit, but a look at least every quarter limit (a silent one is caught within 1.25 limits);
+   * every check interval while one is disconnected (its failover timeout runs); nothing while
+   * no framework is registered.
+   */
+  private dueIn(): number | undefined {
+    if (this.every === undefined || this.limit === undefined) return 0;
+    if (!this.watching) return undefined;
+    const sinceLook = performance.now() - this.lastRun;
+    const quiet = (this.watch.dueIn(this.limit) ?? Infinity) + sinceLook;
+    const next = this.disconnected ? this.every : Math.max(this.every, Math.min(this.limit / 4, quiet));
+    return Math.max(0, next - sinceLook);
+  }
 }
 
 async function disconnect(ctx: MasterContext, frameworkId: string, streamId: string): Promise<void> {

@@ -34,6 +34,18 @@ export class LivenessWatch {
     return t - this.since.get(id)!;
   }
 
+  /**
+   * Milliseconds until the quietest watched counter has been quiet for `limit` (undefined when
+   * none is watched): the earliest moment a timeout can fall due, if nothing beats meanwhile.
+   */
+  dueIn(limit: number): number | undefined {
+    if (this.seen.size === 0) return undefined;
+    const t = this.now();
+    let earliest = Infinity;
+    for (const s of this.seen.values()) earliest = Math.min(earliest, s.at);
+    return Math.max(0, earliest + limit - t);
+  }
+
   leftState(id: string): void {
     this.since.delete(id);
   }

@@ -316,7 +316,33 @@ export function registryContract(name: string, makeStore: StoreFactory): void {
         }
         await a.release();
         expect(await b.acquire()).toBe(true);
-        expect(b.epoch).toBe(2);
+        // Handed over on purpose: the term (epoch) goes on under the new holder.
+        expect(b.epoch).toBe(1);
+        expect(b.lastAcquisition).toMatchObject({ epoch: 1, how: 'released' });
+      });
+
+      it('starts a new epoch only when a holder failed: a lapsed own lease, or a silent holder taken over', async () => {
+        const clock = new FakeClock();
+        const a = new LeaderLease(store, { holderId: 'a', durationMs: 300, safetyMarginMs: 30, now: clock.now });
+        const b = new LeaderLease(store, { holderId: 'b', durationMs: 300, safetyMarginMs: 30, now: clock.now });
+        expect(await a.acquire()).toBe(true);
+        await a.release();
+        expect(await b.acquire()).toBe(true);
+        expect(b.epoch).toBe(1);
+        await registry.transaction().fence(1).putDocument('t', 'term', { by: 'b' }, 'any').commit();
+        // b's own lease runs out locally (a pause): it may take it back at once, but in a new
+        // epoch, since a write of its lapsed term may still be on its way.
+        clock.advance(300);
+        expect(b.isLeader()).toBe(false);
+        expect(await b.acquire()).toBe(true);
+        expect(b.lastAcquisition).toMatchObject({ epoch: 2, how: 'lapsed' });
+        await expect(registry.transaction().fence(1).putDocument('t', 'term', { by: 'b-late' }, 'any').commit()).rejects.toBeInstanceOf(FencedError);
+        // b goes silent: a takes over after the lease, in epoch 3.
+        expect(await a.acquire()).toBe(false);
+        clock.advance(300);
+        expect(await a.acquire()).toBe(true);
+        expect(a.lastAcquisition).toMatchObject({ epoch: 3, how: 'takeover', at: b.lastWriteSentAt! + 300 });
+        expect((await a.read())?.epoch).toBe(3);
       });
 
       it('200 randomized rounds of contention with pauses: one holder per epoch, no stale write accepted', async () => {

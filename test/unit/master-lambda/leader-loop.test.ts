@@ -98,3 +98,57 @@ it('retries a failed election duty, and allocates only once the election duties 
   expect(roundsBeforeElected).toBe(0);
   expect(m.leader.stats.elections).toBe(1);
 });
+
+it('releases the lease (and so hands its epoch on) only once every leader write in flight has returned', async () => {
+  const store = new MemoryItemStore();
+  let finishPass: (() => void) | undefined;
+  let passWrote = false;
+  // A duty whose fenced write runs in the background after the duty returns, as the autoscaler's pass does.
+  let pass: Promise<void> | undefined;
+  const duty = Object.assign(
+    async (ctx: Master['ctx'], epoch: number) => {
+      pass ??= (async () => {
+        await new Promise<void>((r) => (finishPass = r));
+        await ctx.registry.transaction().fence(epoch).putDocument('t', 'late', { epoch }, 'any').commit();
+        passWrote = true;
+      })();
+    },
+    { settle: () => pass ?? Promise.resolve() },
+  );
+  const m = new Master({ store, holderId: 'm1', log: silentLogger, config: { leaseDurationMs: LEASE_MS, allocationIntervalMs: 20 }, duties: [duty] });
+  m.start();
+  await advanceUntil(() => finishPass !== undefined, 5_000, 'the background pass to start');
+  let stopped = false;
+  const stopping = m.stop().then(() => (stopped = true));
+  await vi.advanceTimersByTimeAsync(100);
+  expect(stopped).toBe(false);
+  expect((await m.registry.getLease()).holder).toBe('m1'); // not released while the pass may still write
+  finishPass!();
+  await stopping;
+  expect(passWrote).toBe(true);
+  expect(await m.registry.getLease()).toEqual({ epoch: 1, holder: '' });
+});
+
+it('does not hand its term on when a write ended without an answer: the successor takes epoch + 1 after the lease', async () => {
+  const store = new MemoryItemStore();
+  let drop = false;
+  const flaky = Object.create(store) as MemoryItemStore;
+  flaky.transact = async (ops) => {
+    if (drop) {
+      drop = false;
+      await store.transact(ops); // applied, but the answer is lost
+      throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+    }
+    return store.transact(ops);
+  };
+  const m = new Master({ store: flaky, holderId: 'm1', log: silentLogger, config: { leaseDurationMs: LEASE_MS } });
+  m.start();
+  await advanceUntil(() => m.lease.isLeader(), 5_000, 'm1 to lead');
+  drop = true;
+  await expect(m.registry.transaction().fence(m.lease.epoch!).putDocument('t', 'x', {}, 'any').commit()).rejects.toThrow(/socket hang up/);
+  await m.stop();
+  expect((await m.registry.getLease()).holder).toBe('m1'); // not released: left to lapse
+  const next = master(store, 'm2');
+  await advanceUntil(() => next.lease.isLeader(), 3 * LEASE_MS, 'm2 to take over');
+  expect(next.lease.lastAcquisition).toMatchObject({ epoch: 2, how: 'takeover' });
+});
