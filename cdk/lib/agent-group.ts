@@ -22,6 +22,7 @@ export interface AgentGroupProps {
   readonly network: AgentNetwork;
   readonly instanceProfile: iam.IInstanceProfile;
   readonly apiUrl: string;
+  readonly socketUrl?: string;
   readonly bundleS3Url: string;
   readonly agentTokenSecretArn: string;
 }
@@ -47,6 +48,7 @@ export class AgentGroup extends Construct {
     userData.addCommands(
       ...agentUserDataLines({
         apiUrl: props.apiUrl,
+        ...(props.socketUrl !== undefined ? { socketUrl: props.socketUrl } : {}),
         region: Stack.of(this).region,
         group: g.name,
         bundleS3Url: props.bundleS3Url,

@@ -1,6 +1,6 @@
 // The boot script of an agent host (Amazon Linux 2023): installs Docker and Node.js, fetches
 // the `stratus` bundle and the agent token, and runs `stratus agent` under systemd with the
-// region's API URL, the host's zone (from instance metadata, IMDSv2) and its group; the agent
+// region's API URL (and its agent WebSocket, over which the master pushes work), the host's zone (from instance metadata, IMDSv2) and its group; the agent
 // reads its instance id and type from instance metadata too (--ec2-metadata), which is how
 // the autoscaler maps agents to instances. The token reaches the agent as the Authorization
 // header it sends (STRATUS_AGENT_AUTHORIZATION), from a root-only environment file.
@@ -9,6 +9,8 @@
 
 export interface AgentUserDataProps {
   readonly apiUrl: string;
+  /** The agents' WebSocket (wss://…): work is pushed, nothing long-polls. Without it the agent long-polls the API. */
+  readonly socketUrl?: string;
   readonly region: string;
   readonly group: string;
   readonly bundleS3Url: string;
@@ -48,7 +50,7 @@ export function agentUserDataLines(p: AgentUserDataProps): string[] {
     'EnvironmentFile=/etc/stratus/agent.env',
     `Environment=AWS_REGION=${p.region}`,
     'WorkingDirectory=/var/lib/stratus',
-    `ExecStart=$NODE_BIN /opt/stratus/stratus.mjs agent --master ${p.apiUrl} --zone $ZONE --group ${p.group} --ec2-metadata --work-dir /var/lib/stratus/agent --port ${AGENT_PORT}`,
+    `ExecStart=$NODE_BIN /opt/stratus/stratus.mjs agent --master ${p.apiUrl}${p.socketUrl !== undefined ? ` --master-socket ${p.socketUrl}` : ''} --zone $ZONE --group ${p.group} --ec2-metadata --work-dir /var/lib/stratus/agent --port ${AGENT_PORT}`,
     'Restart=always',
     'RestartSec=5',
     '',

@@ -15,7 +15,6 @@ const ACCOUNT = /^\d{12}$/;
 const NAME = /^[a-z][a-z0-9-]{0,19}$/;
 const GROUP_NAME = /^[a-z][a-z0-9-]{0,31}$/;
 const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.[a-z0-9]+$/;
-const SCHEDULE = /^(rate\(1 (minute|hour)\)|rate\(([2-9]|[1-9]\d+) (minutes|hours)\)|cron\([^)]+\))$/;
 const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$/;
 const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
 
@@ -87,9 +86,9 @@ const configSchema = z
     account: z.string().regex(ACCOUNT, 'must be a 12-digit AWS account id').optional(),
     /** DynamoDB deletion protection (and RETAIN on stack deletion) for every region's table. */
     deletionProtection: z.boolean().default(true),
-    /** EventBridge schedule of the leader tick. */
-    tickSchedule: z.string().regex(SCHEDULE, 'must be an EventBridge schedule such as "rate(1 minute)", "rate(5 minutes)" or "cron(...)"').default('rate(1 minute)'),
-    /** How long one tick invocation leads before handing over (seconds). */
+    /** Gone: the leader runs on the table's changes and its timers, not on a schedule. Named so an old config gets a clear error. */
+    tickSchedule: z.never({ error: 'is gone: the leader runs when the table changes and on its own timers, never on a schedule; remove it' }).optional(),
+    /** The timeout of one leader invocation (seconds): one pass, normally well under a second. */
     tickTimeoutSeconds: z.number().int().min(10).max(900).default(60),
     /** Principals of every region (frameworks, operators, agents), hashed. */
     principals: z.array(principalSchema).default([]),

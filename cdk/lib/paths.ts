@@ -16,6 +16,8 @@ export const TICK_ENTRY = join(REPO_ROOT, 'src/master-lambda/lambda/leader-tick.
 export const DEFAULT_GOSSIP_RECEIVER_ENTRY = join(REPO_ROOT, 'src/master-lambda/lambda/gossip-receiver.ts');
 /** The `stratus` command the agent hosts run (`stratus agent ...`). */
 export const CLI_ENTRY = join(REPO_ROOT, 'src/cli/main.ts');
+/** API Gateway WebSocket API ($connect, $default, $disconnect): the agents' channel. */
+export const AGENT_SOCKET_ENTRY = join(REPO_ROOT, 'src/master-lambda/lambda/agent-socket-handler.ts');
 /** API Gateway REST API (proxy events, payload 1.0) with response streaming: the Mesos scheduler stream. */
 export const SCHEDULER_STREAM_ENTRY = join(REPO_ROOT, 'src/master-lambda/lambda/scheduler-stream-handler.ts');
 /** The event-driven leader: the table's stream and its timer queue invoke it. */

@@ -9,18 +9,19 @@ import { AgentRole } from './agent-role.js';
 import { regionPrincipals, type RegionConfig, type StratusConfig } from './config.js';
 import { GossipInbox } from './gossip-inbox.js';
 import { GOSSIP_RECEIVER_TIMEOUT, GossipReceiver } from './gossip-receiver.js';
-import { LeaderTick } from './leader-tick.js';
+import { LeaderReactorFunction } from './leader-reactor.js';
 import { MasterApi } from './master-api.js';
 import { MasterFunction } from './master-function.js';
 import { gossipQueuePrefix, inboxDeadLetterQueueName, inboxQueueName, peerEndpoint, stackName, tickRoleName } from './naming.js';
-import { API_HANDLER_ENTRY, DEFAULT_GOSSIP_RECEIVER_ENTRY } from './paths.js';
+import { AgentSocketApi } from './agent-socket-api.js';
+import { AGENT_SOCKET_ENTRY, API_HANDLER_ENTRY, DEFAULT_GOSSIP_RECEIVER_ENTRY } from './paths.js';
 import { CREDENTIALS_SECRET_ENV, RegionCredentials } from './region-credentials.js';
 import { RegionTable } from './region-table.js';
 import { SchedulerStreamApi } from './scheduler-stream-api.js';
 import { buildDashboard } from '../../scripts/build-dashboard.js';
 
 // One region of Stratus: its table, gossip inbox, master functions (API handler, leader
-// tick, gossip receiver), HTTP API and agent groups. Peers are named by constructed ARNs and
+// reactor, gossip receiver, agent socket, scheduler stream), APIs and agent groups. Peers are named by constructed ARNs and
 // URLs (naming.ts), never by cross-stack references, so each region deploys on its own.
 
 /** Environment variables the functions read (the master's and federation's contract with the stack). */
@@ -28,13 +29,14 @@ export const ENV = {
   table: 'STRATUS_TABLE',
   region: 'STRATUS_REGION',
   credentialsSecret: CREDENTIALS_SECRET_ENV,
-  tickFunction: 'STRATUS_TICK_FUNCTION',
   inboxUrl: 'STRATUS_GOSSIP_INBOX_URL',
   queuePrefix: 'STRATUS_GOSSIP_QUEUE_PREFIX',
   // Read by src/federation/env.ts: peer names, and every inbox URL (peers may be other accounts/regions).
   peers: 'STRATUS_PEERS',
   queues: 'STRATUS_GOSSIP_QUEUES',
   agentGroups: 'STRATUS_AGENT_GROUPS',
+  // The agents' WebSocket API's Management endpoint: whoever changes an agent's work nudges it there.
+  agentSocketEndpoint: 'STRATUS_AGENT_SOCKET_ENDPOINT',
 } as const;
 
 export interface RegionStackProps extends StackProps {
@@ -51,11 +53,14 @@ export class RegionStack extends Stack {
   readonly inbox: GossipInbox;
   readonly api: MasterApi;
   readonly apiHandler: MasterFunction;
-  readonly tick: LeaderTick;
+  /** The leader: invoked by the table's stream and its timer queue, never on a schedule. */
+  readonly leader: LeaderReactorFunction;
   readonly receiver: GossipReceiver;
   readonly credentials: RegionCredentials;
   readonly agentGroups: AgentGroup[] = [];
   readonly schedulerStream: SchedulerStreamApi;
+  readonly agentSocket: MasterFunction;
+  readonly agentSocketApi: AgentSocketApi;
 
   constructor(scope: Construct, id: string, props: RegionStackProps) {
     const { config, region } = props;
@@ -83,8 +88,8 @@ export class RegionStack extends Stack {
 
     const common = { [ENV.table]: this.table.table.tableName, [ENV.region]: region.name };
 
-    this.tick = new LeaderTick(this, 'Leader', {
-      schedule: config.tickSchedule,
+    this.leader = new LeaderReactorFunction(this, 'Leader', {
+      table: this.table.table,
       timeout: Duration.seconds(config.tickTimeoutSeconds),
       roleName: tickRoleName(config, region.name),
       environment: {
@@ -101,11 +106,7 @@ export class RegionStack extends Stack {
       // API Gateway HTTP APIs wait at most 30 s; event long-polls stay below.
       timeout: Duration.seconds(30),
       memorySize: 1024,
-      environment: {
-        ...common,
-        [ENV.credentialsSecret]: this.credentials.secret.secretArn,
-        [ENV.tickFunction]: this.tick.fn.fn.functionName,
-      },
+      environment: { ...common, [ENV.credentialsSecret]: this.credentials.secret.secretArn },
       // The dashboard is served by this function from its own bundle (dashboard/ next to
       // index.mjs): one origin with the API, no CORS, nothing to pay while nobody looks.
       alongside: (dir) => {
@@ -120,13 +121,11 @@ export class RegionStack extends Stack {
     this.api = new MasterApi(this, 'Api', { apiName: this.stackName, handler: this.apiHandler.fn });
 
     // Data access: the three functions share the region's table.
-    for (const f of [this.apiHandler, this.tick.fn, this.receiver.fn]) this.table.grantData(f.fn);
+    for (const f of [this.apiHandler, this.leader.fn, this.receiver.fn]) this.table.grantData(f.fn);
     this.credentials.secret.grantRead(this.apiHandler.fn);
-    // The allocation trigger: the API handler starts a tick (asynchronously) when resources free up.
-    this.tick.fn.fn.grantInvoke(this.apiHandler.fn);
     // Gossip send: only to the peers' inboxes.
     if (peers.length > 0) {
-      this.tick.fn.role.addToPrincipalPolicy(
+      this.leader.fn.role.addToPrincipalPolicy(
         new iam.PolicyStatement({ sid: 'GossipSend', actions: ['sqs:SendMessage'], resources: peers.map((p) => p.inboxArn) }),
       );
     }
@@ -134,15 +133,31 @@ export class RegionStack extends Stack {
     // Unmodified Mesos frameworks: SUBSCRIBE streams RecordIO through a REST API with response streaming.
     this.schedulerStream = new SchedulerStreamApi(this, 'SchedulerStream', {
       apiName: `${this.stackName}-scheduler-stream`,
-      environment: { ...common, [ENV.credentialsSecret]: this.credentials.secret.secretArn, [ENV.tickFunction]: this.tick.fn.fn.functionName },
+      environment: { ...common, [ENV.credentialsSecret]: this.credentials.secret.secretArn },
     });
     this.table.grantData(this.schedulerStream.fn.fn);
     this.credentials.secret.grantRead(this.schedulerStream.fn.fn);
-    this.tick.fn.fn.grantInvoke(this.schedulerStream.fn.fn);
     new CfnOutput(this, 'SchedulerStreamUrl', {
       value: this.schedulerStream.url,
       description: 'Mesos frameworks (pymesos, mesos-go...) subscribe at <SchedulerStreamUrl>api/v1/scheduler and get the RecordIO event stream',
     });
+
+    // Agents: register, heartbeat and report over a WebSocket; the master pushes their work (no long-polls).
+    this.agentSocket = new MasterFunction(this, 'AgentSocket', {
+      entry: AGENT_SOCKET_ENTRY,
+      description: 'Stratus agent channel (API Gateway WebSocket API: $connect, $default, $disconnect)',
+      // Every frame is answered at once; nothing waits in here.
+      timeout: Duration.seconds(10),
+      memorySize: 256,
+      environment: { ...common, [ENV.credentialsSecret]: this.credentials.secret.secretArn },
+    });
+    this.table.grantData(this.agentSocket.fn);
+    this.credentials.secret.grantRead(this.agentSocket.fn);
+    // Whatever can change an agent's work (ACCEPT and KILL through either API, status updates, the leader) nudges it.
+    const pushers = [this.agentSocket, this.apiHandler, this.schedulerStream.fn, this.leader.fn];
+    this.agentSocketApi = new AgentSocketApi(this, 'AgentSocketApi', { apiName: this.stackName, handler: this.agentSocket.fn, pushers: pushers.map((f) => f.fn) });
+    for (const f of pushers) f.fn.addEnvironment(ENV.agentSocketEndpoint, this.agentSocketApi.callbackUrl);
+    new CfnOutput(this, 'AgentSocketUrl', { value: this.agentSocketApi.url, description: 'Agents connect here: stratus agent --master <ApiUrl> --master-socket <AgentSocketUrl>' });
 
     if (region.agentGroups.length > 0) this.addAgents(region, props.agentEntry);
 
@@ -165,14 +180,15 @@ export class RegionStack extends Stack {
           network,
           instanceProfile: role.instanceProfile,
           apiUrl: this.api.url,
+          socketUrl: this.agentSocketApi.url,
           bundleS3Url: bundle.asset.s3ObjectUrl,
           agentTokenSecretArn: tokenSecretArn,
         }),
       );
     }
-    // The autoscaler (in the tick) sizes these groups and terminates chosen hosts; describe
+    // The autoscaler (in the leader) sizes these groups and terminates chosen hosts; describe
     // calls take no resource, the changes are limited to this stack's groups by tag.
-    this.tick.fn.role.addToPrincipalPolicy(
+    this.leader.fn.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'AutoscalerDescribe',
         // DescribeAutoScalingInstances: before terminating, the autoscaler checks the instance is in the group's ASG.
@@ -180,7 +196,7 @@ export class RegionStack extends Stack {
         resources: ['*'],
       }),
     );
-    this.tick.fn.role.addToPrincipalPolicy(
+    this.leader.fn.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'AutoscalerScale',
         actions: ['autoscaling:SetDesiredCapacity', 'autoscaling:TerminateInstanceInAutoScalingGroup'],
@@ -199,8 +215,8 @@ export class RegionStack extends Stack {
         shape: g.shape,
       })),
     );
-    // The tick runs the autoscaler; the API handler serves its rules and activity (no AWS calls).
-    this.tick.fn.fn.addEnvironment(ENV.agentGroups, agentGroups);
+    // The leader runs the autoscaler; the API handler serves its rules and activity (no AWS calls).
+    this.leader.fn.fn.addEnvironment(ENV.agentGroups, agentGroups);
     this.apiHandler.fn.addEnvironment(ENV.agentGroups, agentGroups);
   }
 }

@@ -5,7 +5,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { ApiGatewayV2Event, ApiGatewayV2Result } from '../../src/master-lambda/lambda/api-handler.js';
+import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { awsClientConfig } from '../../src/state/aws-config.js';
+import { DynamoDbItemStore } from '../../src/state/dynamodb-item-store.js';
+import { Registry } from '../../src/state/registry.js';
 import { createTableInput } from '../../src/state/table-definition.js';
 import { describeWith } from '../support/components.js';
 import { frameworkInfo } from '../support/scheduler-client.js';
@@ -70,7 +73,7 @@ await describeWith(['aws'], 'bundled Lambda handlers from the synth output, on t
   let lambdaEnv: Record<string, string> = {};
 
   /** Invokes the function's handler (as the template names it) from its synthesized bundle. */
-  async function invoke<T>(construct: 'ApiHandler' | 'LeaderTick' | 'GossipReceiver', event: unknown, remainingMs = 30_000): Promise<T> {
+  async function invoke<T>(construct: 'ApiHandler' | 'LeaderReactor' | 'GossipReceiver', event: unknown, remainingMs = 30_000): Promise<T> {
     const resources = s.template('us-east-1').toJSON().Resources as Record<string, { Type: string; Properties: { Code: { S3Key: string }; Handler: string } }>;
     const [, fn] = Object.entries(resources).find(([id, r]) => r.Type === 'AWS::Lambda::Function' && id.startsWith(construct))!;
     const [file, exported] = fn.Properties.Handler.split('.') as [string, string];
@@ -193,11 +196,16 @@ await describeWith(['aws'], 'bundled Lambda handlers from the synth output, on t
     expect(rssMb, 'resident memory of the bundle after a stream').toBeLessThan(fn.Properties.MemorySize * 0.9);
   });
 
-  it('the tick bundle takes the lease on that table and runs allocation rounds', async () => {
-    // 8 s left: the tick leads for about 3 s (it keeps 5 s to hand the lease back).
-    const result = await invoke<{ rounds: number; leader: boolean }>('LeaderTick', { source: 'aws.events', 'detail-type': 'Scheduled Event' }, 8_000);
-    expect(result.leader).toBe(true);
-    expect(result.rounds).toBeGreaterThanOrEqual(1);
+  it('the leader bundle, woken by its timer, takes the lease on that table, runs a pass and hands the lease back', async () => {
+    const queue = await new SQSClient(awsClientConfig()).send(new CreateQueueCommand({ QueueName: `cdk-bundle-timer-${randomUUID().slice(0, 8)}` }));
+    lambdaEnv = { ...lambdaEnv, STRATUS_TIMER_QUEUE_URL: queue.QueueUrl! };
+    const due = Date.now();
+    const result = await invoke<{ kind: string; passes: number }>('LeaderReactor', { Records: [{ messageId: 't-1', eventSource: 'aws:sqs', body: JSON.stringify({ due }) }] });
+    expect(result).toMatchObject({ kind: 'timer' });
+    expect(result.passes).toBeGreaterThanOrEqual(1);
+    // Handed back cleanly: no holder, the term kept for the next invocation.
+    const lease = await new Registry(new DynamoDbItemStore({ tableName: table })).getLease();
+    expect(lease).toMatchObject({ holder: '', epoch: 1 });
   });
 
   it('the gossip receiver bundle drops a malformed digest without asking for redelivery', async () => {

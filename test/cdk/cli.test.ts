@@ -38,7 +38,8 @@ describe('npx cdk synth (cdk.json at the repository root)', () => {
     const config = JSON.parse(readFileSync(join(REPO_ROOT, 'cdk/stratus.config.json'), 'utf8')) as { regions: { name: string }[] };
     for (const { name } of config.regions) {
       const template = JSON.parse(readFileSync(join(out, `stratus-${name}.template.json`), 'utf8')) as { Resources: Record<string, { Type: string }> };
-      expect(Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function')).toHaveLength(3);
+      // API handler, leader reactor, gossip receiver, scheduler stream, agent socket.
+      expect(Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function')).toHaveLength(5);
     }
     expect(result.stdout + result.stderr).not.toMatch(/docker/i);
   });

@@ -23,7 +23,7 @@ const resources = (region: string): Resources => s.template(region).toJSON().Res
 const ofType = (region: string, type: string): [string, Resources[string]][] => Object.entries(resources(region)).filter(([, r]) => r.Type === type);
 const accountOf = (region: string): string => (region === 'ap-southeast-2' ? OTHER_ACCOUNT : ACCOUNT);
 
-function functionNamed(region: string, construct: 'ApiHandler' | 'LeaderTick' | 'GossipReceiver' | 'SchedulerStream'): [string, Resources[string]] {
+function functionNamed(region: string, construct: 'ApiHandler' | 'LeaderReactor' | 'GossipReceiver' | 'SchedulerStream' | 'AgentSocket'): [string, Resources[string]] {
   const found = ofType(region, 'AWS::Lambda::Function').filter(([id]) => id.startsWith(construct));
   expect(found, `${construct} function in ${region}`).toHaveLength(1);
   return found[0]!;
@@ -48,17 +48,22 @@ describe('RegionStack per configured region', () => {
   ])('%s has the expected resource counts', (region, groups, vpcs, subnets, secrets) => {
     const t = s.template(region);
     t.resourceCountIs('AWS::DynamoDB::Table', 1);
-    t.resourceCountIs('AWS::SQS::Queue', 2);
-    t.resourceCountIs('AWS::SQS::QueuePolicy', 2);
-    t.resourceCountIs('AWS::Lambda::Function', 4);
-    t.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
-    t.resourceCountIs('AWS::Events::Rule', 1);
-    t.resourceCountIs('AWS::ApiGatewayV2::Api', 1);
-    t.resourceCountIs('AWS::ApiGatewayV2::Stage', 1);
-    t.resourceCountIs('AWS::ApiGatewayV2::Integration', 1);
-    t.resourceCountIs('AWS::ApiGatewayV2::Route', 17);
+    // Gossip inbox, its dead letters, the leader's timer queue.
+    t.resourceCountIs('AWS::SQS::Queue', 3);
+    t.resourceCountIs('AWS::SQS::QueuePolicy', 3);
+    // API handler, leader reactor, gossip receiver, scheduler stream, agent socket.
+    t.resourceCountIs('AWS::Lambda::Function', 5);
+    // Gossip inbox -> receiver; table stream and timer queue -> leader.
+    t.resourceCountIs('AWS::Lambda::EventSourceMapping', 3);
+    // No schedule: the leader runs on changes and timers.
+    t.resourceCountIs('AWS::Events::Rule', 0);
+    // The HTTP API and the agents' WebSocket API.
+    t.resourceCountIs('AWS::ApiGatewayV2::Api', 2);
+    t.resourceCountIs('AWS::ApiGatewayV2::Stage', 2);
+    t.resourceCountIs('AWS::ApiGatewayV2::Integration', 2);
+    t.resourceCountIs('AWS::ApiGatewayV2::Route', 17 + 3);
     t.resourceCountIs('AWS::ApiGatewayV2::Authorizer', 0);
-    t.resourceCountIs('AWS::Logs::LogGroup', 4);
+    t.resourceCountIs('AWS::Logs::LogGroup', 5);
     t.resourceCountIs('AWS::ApiGateway::RestApi', 1);
     t.resourceCountIs('AWS::ApiGateway::Method', 5);
     t.resourceCountIs('AWS::ApiGateway::Stage', 1);
@@ -68,7 +73,7 @@ describe('RegionStack per configured region', () => {
     t.resourceCountIs('AWS::EC2::LaunchTemplate', groups);
     t.resourceCountIs('AWS::EC2::SecurityGroup', groups);
     t.resourceCountIs('AWS::IAM::InstanceProfile', groups > 0 ? 1 : 0);
-    t.resourceCountIs('AWS::IAM::Role', groups > 0 ? 5 : 4);
+    t.resourceCountIs('AWS::IAM::Role', groups > 0 ? 6 : 5);
     t.resourceCountIs('AWS::EC2::VPC', vpcs);
     t.resourceCountIs('AWS::EC2::Subnet', subnets);
     t.resourceCountIs('AWS::EC2::NatGateway', 0);
@@ -139,9 +144,11 @@ describe('HTTP API', () => {
 
   it('routes the scheduler, events, agent, operator, jobs and federation paths to the API handler, with no authorizer', () => {
     for (const region of ['us-east-1', 'ap-southeast-2']) {
-      const routes = ofType(region, 'AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties);
+      const [[httpApiId]] = ofType(region, 'AWS::ApiGatewayV2::Api').filter(([, a]) => a.Properties.ProtocolType === 'HTTP') as [[string, Resources[string]]];
+      const onHttpApi = ([, r]: [string, Resources[string]]): boolean => render(r.Properties.ApiId, ACCOUNT) === `<${httpApiId}>`;
+      const routes = ofType(region, 'AWS::ApiGatewayV2::Route').filter(onHttpApi).map(([, r]) => r.Properties);
       expect(routes.map((r) => r.RouteKey).sort()).toEqual([...expectedRoutes].sort());
-      const [[integrationId, integration]] = ofType(region, 'AWS::ApiGatewayV2::Integration') as [[string, Resources[string]]];
+      const [[integrationId, integration]] = ofType(region, 'AWS::ApiGatewayV2::Integration').filter(onHttpApi) as [[string, Resources[string]]];
       for (const r of routes) {
         expect(r.AuthorizationType ?? 'NONE').toBe('NONE');
         expect(render(r.Target, ACCOUNT)).toBe(`integrations/<${integrationId}>`);
@@ -149,8 +156,7 @@ describe('HTTP API', () => {
       const [apiHandlerId] = functionNamed(region, 'ApiHandler');
       expect(integration.Properties).toMatchObject({ IntegrationType: 'AWS_PROXY', PayloadFormatVersion: '2.0' });
       expect(render(integration.Properties.IntegrationUri, ACCOUNT)).toBe(`<${apiHandlerId}.Arn>`);
-      const [[, api]] = ofType(region, 'AWS::ApiGatewayV2::Api') as [[string, Resources[string]]];
-      expect(api.Properties).toMatchObject({ ProtocolType: 'HTTP', Name: `stratus-${region}` });
+      expect(resources(region)[httpApiId]!.Properties).toMatchObject({ ProtocolType: 'HTTP', Name: `stratus-${region}` });
     }
   });
 });
@@ -188,9 +194,8 @@ describe('REST API for Mesos scheduler streams', () => {
     }
   });
 
-  it('the streaming function: 128 MB, 15-minute timeout, the stream ending before it, the table, secret and tick of the region', () => {
+  it('the streaming function: 128 MB, 15-minute timeout, the stream ending before it, the table, secret and agent socket of the region', () => {
     const [, fn] = functionNamed('us-east-1', 'SchedulerStream');
-    const [tickId] = functionNamed('us-east-1', 'LeaderTick');
     expect(fn.Properties).toMatchObject({ MemorySize: 128, Timeout: 900 });
     const env = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
     expect(Number(env.STRATUS_STREAM_MAX_SECONDS)).toBeLessThan(900);
@@ -198,18 +203,50 @@ describe('REST API for Mesos scheduler streams', () => {
     expect(env.STRATUS_STREAM_POLL_MS).toBe('1000');
     expect(render(env.STRATUS_TABLE, ACCOUNT)).toMatch(/^<StateTable/);
     expect(render(env.STRATUS_CREDENTIALS_SECRET_ARN, ACCOUNT)).toMatch(/^<CredentialsSecret/);
-    expect(render(env.STRATUS_TICK_FUNCTION, ACCOUNT)).toBe(`<${tickId}>`);
+    // Its ACCEPTs nudge socket agents; no tick to trigger (the table's stream wakes the leader).
+    expect(render(env.STRATUS_AGENT_SOCKET_ENDPOINT, ACCOUNT)).toMatch(/^https:\/\/<AgentSocketApiWebSocketApi[0-9A-F]+>\.execute-api\.us-east-1\.amazonaws\.com\/agents$/);
+    expect(env.STRATUS_TICK_FUNCTION).toBeUndefined();
     const policy = allStatements(s.template('us-east-1')).filter(({ resource }) => resource.startsWith('SchedulerStreamFunctionRoleDefaultPolicy'));
     const actions = new Set(policy.flatMap(({ statement }) => asArray(statement.Action)));
     expect(actions).toContain('secretsmanager:GetSecretValue');
     expect(actions).toContain('dynamodb:GetItem');
-    expect(actions).toContain('lambda:InvokeFunction');
+    expect(actions).toContain('execute-api:ManageConnections');
+    expect(actions).not.toContain('lambda:InvokeFunction');
   });
 
   it('outputs the streaming scheduler URL (the REST API stage)', () => {
     for (const region of ['us-east-1', 'eu-west-1', 'ap-southeast-2']) {
       const outputs = s.template(region).toJSON().Outputs as Record<string, { Value: unknown }>;
       expect(render(outputs.SchedulerStreamUrl?.Value, ACCOUNT)).toMatch(new RegExp(`^https://<SchedulerStreamRestApi[0-9A-F]+>\\.execute-api\\.${region}\\.amazonaws\\.com/<SchedulerStreamRestApiDeploymentStagemesos[0-9A-F]+>/$`));
+    }
+  });
+});
+
+describe('WebSocket API for agents', () => {
+  it('routes $connect, $default and $disconnect to the agent socket function, stage agents, no authorizer', () => {
+    for (const region of ['us-east-1', 'ap-southeast-2']) {
+      const [[wsId, ws]] = ofType(region, 'AWS::ApiGatewayV2::Api').filter(([, a]) => a.Properties.ProtocolType === 'WEBSOCKET') as [[string, Resources[string]]];
+      expect(ws.Properties.Name).toBe(`stratus-${region}-agents`);
+      const onWs = ([, r]: [string, Resources[string]]): boolean => render(r.Properties.ApiId, ACCOUNT) === `<${wsId}>`;
+      const routes = ofType(region, 'AWS::ApiGatewayV2::Route').filter(onWs).map(([, r]) => r.Properties);
+      expect(routes.map((r) => r.RouteKey).sort()).toEqual(['$connect', '$default', '$disconnect']);
+      for (const r of routes) expect(r.AuthorizationType ?? 'NONE').toBe('NONE');
+      const [[, integration]] = ofType(region, 'AWS::ApiGatewayV2::Integration').filter(onWs) as [[string, Resources[string]]];
+      const [socketId, socket] = functionNamed(region, 'AgentSocket');
+      expect(render(integration.Properties.IntegrationUri, ACCOUNT)).toContain(`<${socketId}.Arn>`);
+      expect(socket.Properties).toMatchObject({ MemorySize: 256, Timeout: 10 });
+      const [[, stage]] = ofType(region, 'AWS::ApiGatewayV2::Stage').filter(onWs) as [[string, Resources[string]]];
+      expect(stage.Properties).toMatchObject({ StageName: 'agents', AutoDeploy: true });
+      const outputs = s.template(region).toJSON().Outputs as Record<string, { Value: unknown }>;
+      expect(render(outputs.AgentSocketUrl?.Value, ACCOUNT)).toMatch(new RegExp(`^wss://<${wsId}>\\.execute-api\\.${region}\\.amazonaws\\.com/agents$`));
+    }
+  });
+
+  it('only the functions that change agents\' work may post to connections, and only on this API', () => {
+    const manage = allStatements(s.template('us-east-1')).filter(({ statement }) => asArray(statement.Action).includes('execute-api:ManageConnections'));
+    expect(manage.map(({ resource }) => resource.replace(/RoleDefaultPolicy.*$|FunctionRoleDefaultPolicy.*$/, '')).sort()).toEqual(['AgentSocket', 'ApiHandler', 'LeaderReactor', 'SchedulerStream'].sort());
+    for (const { statement } of manage) {
+      for (const r of asArray(statement.Resource)) expect(render(r, ACCOUNT)).toMatch(/^arn:aws:execute-api:us-east-1:\d+:<AgentSocketApiWebSocketApi[0-9A-F]+>\/\*\/\*\/@connections\/\*$/);
     }
   });
 });
@@ -230,13 +267,13 @@ describe('Lambda functions', () => {
     }
   });
 
-  it('the API handler knows the table, the credentials secret and the tick it may trigger', () => {
+  it('the API handler knows the table, the credentials secret and the agent socket it nudges', () => {
     const [, api] = functionNamed('us-east-1', 'ApiHandler');
-    const [tickId] = functionNamed('us-east-1', 'LeaderTick');
     const env = (api.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
     expect(render(env.STRATUS_TABLE, ACCOUNT)).toMatch(/^<StateTable/);
     expect(render(env.STRATUS_CREDENTIALS_SECRET_ARN, ACCOUNT)).toMatch(/^<CredentialsSecret/);
-    expect(render(env.STRATUS_TICK_FUNCTION, ACCOUNT)).toBe(`<${tickId}>`);
+    expect(render(env.STRATUS_AGENT_SOCKET_ENDPOINT, ACCOUNT)).toMatch(/^https:\/\/<AgentSocketApiWebSocketApi[0-9A-F]+>\.execute-api\.us-east-1\.amazonaws\.com\/agents$/);
+    expect(env.STRATUS_TICK_FUNCTION).toBeUndefined();
     expect(env.STRATUS_REGION).toBe('us-east-1');
     expect(api.Properties.Timeout).toBe(30);
     // A referenced credentials secret is passed as is.
@@ -246,22 +283,15 @@ describe('Lambda functions', () => {
     );
   });
 
-  it('the tick is a single runner on a schedule, triggerable by the API handler only', () => {
-    const [tickId, tick] = functionNamed('us-east-1', 'LeaderTick');
+  it('the leader is a single runner woken by the table stream and its timer queue, on no schedule, invoked by nobody else', () => {
+    const [tickId, tick] = functionNamed('us-east-1', 'LeaderReactor');
     expect(tick.Properties.ReservedConcurrentExecutions).toBe(1);
     expect(tick.Properties.Timeout).toBe(60);
-    const [[, rule]] = ofType('us-east-1', 'AWS::Events::Rule') as [[string, Resources[string]]];
-    expect(rule.Properties.ScheduleExpression).toBe('rate(1 minute)');
-    expect((rule.Properties.Targets as { Arn: unknown }[]).map((t) => render(t.Arn, ACCOUNT))).toEqual([`<${tickId}.Arn>`]);
+    expect(ofType('us-east-1', 'AWS::Events::Rule')).toEqual([]);
+    const mappings = ofType('us-east-1', 'AWS::Lambda::EventSourceMapping').filter(([, m]) => render(m.Properties.FunctionName, ACCOUNT) === `<${tickId}>`);
+    expect(mappings.map(([, m]) => render(m.Properties.EventSourceArn, ACCOUNT)).sort()).toEqual([expect.stringMatching(/^<LeaderTimer[0-9A-F]+\.Arn>$/), expect.stringMatching(/^<StateTable[0-9A-F]+\.StreamArn>$/)]);
     const invokers = allStatements(s.template('us-east-1')).filter(({ statement }) => asArray(statement.Action).includes('lambda:InvokeFunction'));
-    expect(invokers.map((i) => i.resource).sort()).toEqual([expect.stringMatching(/^ApiHandlerRoleDefaultPolicy/), expect.stringMatching(/^SchedulerStreamFunctionRoleDefaultPolicy/)]);
-    for (const i of invokers) expect(asArray(i.statement.Resource).map((r) => render(r, ACCOUNT))).toContain(`<${tickId}.Arn>`);
-    // Lambda retries an invocation throttled by the single runner within maxEventAge, never a failed one.
-    s.template('us-east-1').hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
-      FunctionName: { Ref: tickId },
-      MaximumRetryAttempts: 0,
-      MaximumEventAgeInSeconds: 120,
-    });
+    expect(invokers).toEqual([]);
     const [roleId] = ofType('us-east-1', 'AWS::IAM::Role').find(([, r]) => r.Properties.RoleName === 'stratus-us-east-1-tick')!;
     expect(render(tick.Properties.Role, ACCOUNT)).toBe(`<${roleId}.Arn>`);
     const env = (tick.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
@@ -318,8 +348,11 @@ describe('gossip inbox', () => {
   });
 
   it('the tick sends only to the peers’ inboxes', () => {
-    const sends = allStatements(s.template('us-east-1')).filter(({ statement }) => asArray(statement.Action).includes('sqs:SendMessage') && statement.Effect === 'Allow' && !statement.Principal);
-    expect(sends.map(({ resource }) => resource)).toEqual([expect.stringMatching(/^LeaderTickRoleDefaultPolicy/)]);
+    // Gossip goes to the peers' inboxes; the only other queue the leader sends to is its own timer.
+    const sends = allStatements(s.template('us-east-1')).filter(
+      ({ statement }) => asArray(statement.Action).includes('sqs:SendMessage') && statement.Effect === 'Allow' && !statement.Principal && !asArray(statement.Resource).some((r) => /^<LeaderTimer/.test(render(r, ACCOUNT))),
+    );
+    expect(sends.map(({ resource }) => resource)).toEqual([expect.stringMatching(/^LeaderReactorRoleDefaultPolicy/)]);
     expect(asArray(sends[0]!.statement.Resource).map((r) => render(r, ACCOUNT))).toEqual([
       `arn:aws:sqs:eu-west-1:${ACCOUNT}:stratus-gossip-eu-west-1`,
       `arn:aws:sqs:ap-southeast-2:${OTHER_ACCOUNT}:stratus-gossip-ap-southeast-2`,
@@ -387,7 +420,7 @@ describe('agent groups', () => {
       expect(userData).toMatch(/dnf install -y nodejs22/);
       expect(userData).toContain('systemctl enable --now docker');
       expect(userData).toContain(`/opt/stratus/stratus.mjs agent --master <ApiHttpApi`);
-      expect(userData).toMatch(new RegExp(`agent --master <ApiHttpApi[0-9A-F]+\\.ApiEndpoint> --zone \\$ZONE --group ${group} --ec2-metadata --work-dir /var/lib/stratus/agent --port 5051\\n`));
+      expect(userData).toMatch(new RegExp(`agent --master <ApiHttpApi[0-9A-F]+\\.ApiEndpoint> --master-socket wss://<AgentSocketApiWebSocketApi[0-9A-F]+>\\.execute-api\\.us-east-1\\.amazonaws\\.com/agents --zone \\$ZONE --group ${group} --ec2-metadata --work-dir /var/lib/stratus/agent --port 5051\\n`));
       expect(userData).toContain("printf 'STRATUS_AGENT_AUTHORIZATION=Bearer %s\\n' \"$AGENT_TOKEN\" >/etc/stratus/agent.env");
       expect(userData).toContain('EnvironmentFile=/etc/stratus/agent.env');
       expect(userData).toContain('latest/meta-data/placement/availability-zone');
@@ -452,12 +485,18 @@ describe('least privilege', () => {
     for (const region of ['us-east-1', 'eu-west-1', 'ap-southeast-2']) {
       for (const [id, role] of ofType(region, 'AWS::IAM::Role')) expect(role.Properties.ManagedPolicyArns, `${region} ${id}`).toBeUndefined();
       const onStar = allStatements(s.template(region)).filter(({ statement }) => statement.Effect === 'Allow' && !statement.Principal && asArray(statement.Resource as unknown).includes('*'));
-      for (const { statement } of onStar) for (const a of asArray(statement.Action)) expect(a).toMatch(/^(ec2|autoscaling):Describe[A-Za-z]+$/);
+      // dynamodb:ListStreams takes no resource: Lambda's stream event source needs it to find the table's stream.
+      for (const { statement } of onStar) for (const a of asArray(statement.Action)) expect(a).toMatch(/^((ec2|autoscaling):Describe[A-Za-z]+|dynamodb:ListStreams)$/);
     }
   });
 
-  it('functions reach the table with item and query actions only (no Scan, no table management)', () => {
-    const dynamo = allStatements(s.template('us-east-1')).flatMap(({ statement }) => asArray(statement.Action).filter((a) => a.startsWith('dynamodb:')));
+  it('functions reach the table with item and query actions only (no Scan, no table management); the leader reads its stream', () => {
+    const statements = allStatements(s.template('us-east-1'));
+    const onStream = ({ statement }: (typeof statements)[number]): boolean => asArray(statement.Resource).some((r) => /StreamArn>$/.test(render(r, ACCOUNT))) || asArray(statement.Action).includes('dynamodb:ListStreams');
+    const streamReads = statements.filter(onStream);
+    expect(streamReads.map(({ resource }) => resource).every((r) => /^LeaderReactorRoleDefaultPolicy/.test(r))).toBe(true);
+    expect(new Set(streamReads.flatMap(({ statement }) => asArray(statement.Action)))).toEqual(new Set(['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:ListStreams']));
+    const dynamo = statements.filter((st) => !onStream(st)).flatMap(({ statement }) => asArray(statement.Action).filter((a) => a.startsWith('dynamodb:')));
     expect(new Set(dynamo)).toEqual(
       new Set(['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:ConditionCheckItem']),
     );

@@ -4,6 +4,7 @@ import type { Master } from '../master.js';
 import { LeaderReactor } from '../leader-reactor.js';
 import type { WakeTimer } from '../wake-timer.js';
 import { SqsWakeTimer, timerMessageDue } from './sqs-wake-timer.js';
+import type { InvocationNotices } from './invocation-notices.js';
 import { tickMaster } from './leader-tick.js';
 
 // The leader in a deployed region: invoked by the table's stream (changes that matter, a short
@@ -53,20 +54,24 @@ export async function react(reactor: LeaderReactor, timer: WakeTimer, event: unk
   return { kind: stream.length ? 'changes' : wake || rearmed ? 'timer' : 'ignored', passes, rearmed, skipped };
 }
 
-let built: Promise<{ master: Master; reactor: LeaderReactor; timer: WakeTimer }> | undefined;
+let built: Promise<{ master: Master; reactor: LeaderReactor; timer: WakeTimer; notices: InvocationNotices }> | undefined;
 
-async function build(env: NodeJS.ProcessEnv): Promise<{ master: Master; reactor: LeaderReactor; timer: WakeTimer }> {
+async function build(env: NodeJS.ProcessEnv): Promise<{ master: Master; reactor: LeaderReactor; timer: WakeTimer; notices: InvocationNotices }> {
   const queueUrl = env.STRATUS_TIMER_QUEUE_URL;
   if (!queueUrl) throw new Error('STRATUS_TIMER_QUEUE_URL is not set: the leader reactor needs its timer queue');
   // The same master as the tick's (federation gossip, the autoscaler waiting for its passes).
-  const master = await tickMaster(env);
+  const { master, notices } = await tickMaster(env);
   const timer = new SqsWakeTimer(queueUrl);
   const reactor = new LeaderReactor(master.ctx, master.lease, master.leader, { timer, releaseAfterPass: true });
-  return { master, reactor, timer };
+  return { master, reactor, timer, notices };
 }
 
 export async function handler(event: unknown): Promise<ReactorRun> {
   built ??= build(process.env);
-  const { reactor, timer } = await built;
-  return react(reactor, timer, event);
+  const { reactor, timer, notices } = await built;
+  try {
+    return await react(reactor, timer, event);
+  } finally {
+    await notices.flush(); // agents whose work the passes changed (kills) are nudged
+  }
 }

@@ -5,7 +5,9 @@ import { registryPendingTasks } from '../../autoscaler/pending-source.js';
 import { sleep } from '../../core/sleep.js';
 import { attachFederationFromEnv } from '../../federation/env.js';
 import { storeFromEnv } from '../../state/store-from-env.js';
+import { createLogger } from '../../core/logger.js';
 import { Master } from '../master.js';
+import { invocationNotices, type InvocationNotices } from './invocation-notices.js';
 import { regionApiUrl } from './region-api-url.js';
 import { domainTotals, LambdaMetrics, withMetrics } from './emf.js';
 
@@ -18,7 +20,13 @@ export interface TickContext {
   getRemainingTimeInMillis(): number;
 }
 
-let master: Promise<Master> | undefined;
+let master: Promise<LeaderMaster> | undefined;
+
+/** The leader's master and what its invocations set off (agents' work nudges: a failover teardown or a drain kills tasks). */
+export interface LeaderMaster {
+  readonly master: Master;
+  readonly notices: InvocationNotices;
+}
 
 export async function runTick(m: Master, budgetMs: number): Promise<{ rounds: number; leader: boolean }> {
   const deadline = Date.now() + budgetMs;
@@ -44,8 +52,10 @@ export async function runTick(m: Master, budgetMs: number): Promise<{ rounds: nu
  * role is the one peers admit) and decides the federated jobs this region owns; it advertises
  * the API URL the API handler recorded in the region's table.
  */
-export async function tickMaster(env: NodeJS.ProcessEnv = process.env): Promise<Master> {
-  const m = new Master({ store: storeFromEnv(env), canStream: false });
+export async function tickMaster(env: NodeJS.ProcessEnv = process.env): Promise<LeaderMaster> {
+  const notices = invocationNotices(env, createLogger('stratus-leader'));
+  const m = new Master({ store: storeFromEnv(env), canStream: false, ...(notices.notifier ? { notifier: notices.notifier } : {}) });
+  notices.attach(m);
   if (env.STRATUS_PEERS !== undefined && env.STRATUS_REGION) {
     const api = await regionApiUrl(m.registry);
     attachFederationFromEnv(m, { run: 'leader-duties', ...(api ? { api } : {}) }, env);
@@ -54,16 +64,26 @@ export async function tickMaster(env: NodeJS.ProcessEnv = process.env): Promise<
   if (env.STRATUS_AGENT_GROUPS) {
     await attachAutoscaler(m, { provider: ec2ProviderFromEnv(env), pendingTasks: registryPendingTasks(m.registry), wait: true, routes: false });
   }
-  return m;
+  return { master: m, notices };
 }
 
 let emf: LambdaMetrics | undefined;
 
 export async function handler(_event: unknown, context?: TickContext): Promise<{ rounds: number; leader: boolean }> {
   master ??= tickMaster();
-  const m = await master;
+  const { master: m, notices } = await master;
   emf ??= new LambdaMetrics('tick');
   // Leave time to release the lease before Lambda stops the invocation.
   const budget = Math.max(1000, (context?.getRemainingTimeInMillis() ?? 60_000) - 5_000);
-  return withMetrics(emf, () => runTick(m, budget), () => domainTotals(m.ctx.metrics));
+  return withMetrics(
+    emf,
+    async () => {
+      try {
+        return await runTick(m, budget);
+      } finally {
+        await notices.flush();
+      }
+    },
+    () => domainTotals(m.ctx.metrics),
+  );
 }
