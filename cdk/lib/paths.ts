@@ -16,3 +16,5 @@ export const TICK_ENTRY = join(REPO_ROOT, 'src/master-lambda/lambda/leader-tick.
 export const DEFAULT_GOSSIP_RECEIVER_ENTRY = join(REPO_ROOT, 'src/master-lambda/lambda/gossip-receiver.ts');
 /** The `stratus` command the agent hosts run (`stratus agent ...`). */
 export const CLI_ENTRY = join(REPO_ROOT, 'src/cli/main.ts');
+/** API Gateway REST API (proxy events, payload 1.0) with response streaming: the Mesos scheduler stream. */
+export const SCHEDULER_STREAM_ENTRY = join(REPO_ROOT, 'src/master-lambda/lambda/scheduler-stream-handler.ts');

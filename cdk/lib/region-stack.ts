@@ -16,6 +16,7 @@ import { gossipQueuePrefix, inboxDeadLetterQueueName, inboxQueueName, peerEndpoi
 import { API_HANDLER_ENTRY, DEFAULT_GOSSIP_RECEIVER_ENTRY } from './paths.js';
 import { CREDENTIALS_SECRET_ENV, RegionCredentials } from './region-credentials.js';
 import { RegionTable } from './region-table.js';
+import { SchedulerStreamApi } from './scheduler-stream-api.js';
 import { buildDashboard } from '../../scripts/build-dashboard.js';
 
 // One region of Stratus: its table, gossip inbox, master functions (API handler, leader
@@ -54,6 +55,7 @@ export class RegionStack extends Stack {
   readonly receiver: GossipReceiver;
   readonly credentials: RegionCredentials;
   readonly agentGroups: AgentGroup[] = [];
+  readonly schedulerStream: SchedulerStreamApi;
 
   constructor(scope: Construct, id: string, props: RegionStackProps) {
     const { config, region } = props;
@@ -128,6 +130,19 @@ export class RegionStack extends Stack {
         new iam.PolicyStatement({ sid: 'GossipSend', actions: ['sqs:SendMessage'], resources: peers.map((p) => p.inboxArn) }),
       );
     }
+
+    // Unmodified Mesos frameworks: SUBSCRIBE streams RecordIO through a REST API with response streaming.
+    this.schedulerStream = new SchedulerStreamApi(this, 'SchedulerStream', {
+      apiName: `${this.stackName}-scheduler-stream`,
+      environment: { ...common, [ENV.credentialsSecret]: this.credentials.secret.secretArn, [ENV.tickFunction]: this.tick.fn.fn.functionName },
+    });
+    this.table.grantData(this.schedulerStream.fn.fn);
+    this.credentials.secret.grantRead(this.schedulerStream.fn.fn);
+    this.tick.fn.fn.grantInvoke(this.schedulerStream.fn.fn);
+    new CfnOutput(this, 'SchedulerStreamUrl', {
+      value: this.schedulerStream.url,
+      description: 'Mesos frameworks (pymesos, mesos-go...) subscribe at <SchedulerStreamUrl>api/v1/scheduler and get the RecordIO event stream',
+    });
 
     if (region.agentGroups.length > 0) this.addAgents(region, props.agentEntry);
 

@@ -2,6 +2,7 @@ import { GROUP_ATTRIBUTE } from '../core/agent.js';
 import type { Logger } from '../core/logger.js';
 import { retryOnConflict } from '../master-lambda/extension.js';
 import type { Registry } from '../state/registry.js';
+import type { GroupCounts } from '../wire/autoscaler-api.js';
 import { putActivity, toJson } from './activity.js';
 import type { DecideResult, HostActivity } from './decide.js';
 import { activityOf } from './decision-input.js';
@@ -22,16 +23,8 @@ export interface RulesView {
   readonly knownGroups: readonly string[];
 }
 
-export interface GroupStatus {
-  readonly group: string;
+export interface GroupStatus extends GroupCounts {
   readonly rule?: GroupRuleConfig;
-  readonly hosts: number;
-  readonly idle: number;
-  readonly busy: number;
-  readonly draining: number;
-  readonly unreachable: number;
-  readonly removing: number;
-  readonly inFlight: number;
   readonly lastScaleUpAt?: number;
   readonly lastScaleDownAt?: number;
 }

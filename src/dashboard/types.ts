@@ -1,5 +1,7 @@
 // The shapes the dashboard reads: the parts of the master's JSON answers it shows. The server's
 // own types live on the server side; the dashboard imports nothing from there but src/wire.
+import type { GroupCounts } from '../wire/autoscaler-api.js';
+import type { JobCounts } from '../wire/jobs-api.js';
 export type { ErrorBody } from '../wire/api-error.js';
 
 export interface Scalars {
@@ -103,20 +105,12 @@ export interface JobJson {
   readonly type: string;
   readonly state: string;
   readonly specVersion: number;
-  readonly counts: { readonly desired: number; readonly running: number; readonly starting: number; readonly pending: number; readonly outdated: number; readonly failed: number; readonly finished: number };
+  readonly counts: JobCounts;
   readonly pending: readonly { readonly index: number; readonly message: string }[];
   readonly instances?: readonly InstanceJson[];
 }
 
-export interface GroupStatusJson {
-  readonly group: string;
-  readonly hosts: number;
-  readonly idle: number;
-  readonly busy: number;
-  readonly draining: number;
-  readonly unreachable: number;
-  readonly removing: number;
-  readonly inFlight: number;
+export interface GroupStatusJson extends GroupCounts {
   readonly rule?: { readonly minSize: number; readonly maxSize: number };
 }
 

@@ -94,7 +94,7 @@ export class JobsFramework {
   private stopped = false;
   private standDownReason: string | undefined;
   /** Steps run, for tests and metrics. */
-  readonly stats = { steps: 0, passes: 0, launched: 0, declined: 0, revives: 0, suppresses: 0 };
+  readonly stats = { steps: 0, passes: 0, launched: 0, declined: 0, revives: 0, suppresses: 0, agentListings: 0 };
 
   constructor(private readonly options: JobsFrameworkOptions) {
     this.timing = jobsTiming(options.timing);
@@ -208,6 +208,9 @@ export class JobsFramework {
     driver.on('subscribed', (info) => this.exclusive(() => this.onSubscribed(info.frameworkId)));
     driver.on('offers', (offers) => {
       this.offers.add(offers);
+      // An offer from an agent the framework has not listed yet: list again before placing, or
+      // zone spread would balance over the zones of a stale list (an agent that just registered).
+      if (offers.some((o) => !this.agents.has(o.agentId))) this.nextAgentRefresh = 0;
       this.wake();
     });
     driver.on('rescind', (id) => this.offers.remove([id]));
@@ -231,6 +234,7 @@ export class JobsFramework {
   }
 
   private async refreshAgents(): Promise<void> {
+    this.stats.agentListings++;
     try {
       this.agents = new Map((await this.agentSource()).map((a) => [a.agentId, a]));
     } catch (e) {

@@ -1,6 +1,9 @@
 import type { FailureReason } from '../fenzo/index.js';
 import { hasLiveTask, type InstanceDoc, type JobDoc, type JobStatusDoc } from './model.js';
 import type { JobConstraint, JobSpec } from './spec.js';
+import type { JobCounts } from '../wire/jobs-api.js';
+
+export type { JobCounts } from '../wire/jobs-api.js';
 
 // What the API shows of jobs and instances, and what the autoscaler reads: the instances
 // waiting for placement with Fenzo's reasons from the latest pass.
@@ -24,17 +27,6 @@ export interface InstanceView {
   readonly lastExit?: InstanceDoc['lastExit'];
   /** For a pending instance: why Fenzo could not place it in the latest pass. */
   readonly pending?: { readonly message: string; readonly reasons: readonly FailureReason[]; readonly shortfall: boolean; readonly at: number };
-}
-
-export interface JobCounts {
-  readonly desired: number;
-  readonly running: number;
-  readonly starting: number;
-  readonly pending: number;
-  readonly killing: number;
-  readonly finished: number;
-  readonly failed: number;
-  readonly outdated: number;
 }
 
 export interface JobView {

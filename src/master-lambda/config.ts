@@ -21,6 +21,10 @@ export interface MasterConfig {
    * Each look is one item read by key; 1 s keeps a 10,000-agent region at 10,000 reads/s.
    */
   readonly pollIntervalMs: number;
+  /** How often an open event stream re-reads its framework item (removed? replaced by a newer subscription?) when no notice arrives. */
+  readonly frameworkRecheckMs: number;
+  /** An open stream or long-poll records the framework's liveness at most this often (and at least 4 times per frameworkDisconnectMs). */
+  readonly frameworkBeatMs: number;
   /** An offer must hold at least one of these (Mesos: cpus:0.01|mem:32). */
   readonly minAllocatable: readonly Resources[];
   /** Offers per allocation transaction (each costs an offer write and an agent write). */
@@ -48,6 +52,8 @@ export const DEFAULT_MASTER_CONFIG: MasterConfig = {
   heartbeatIntervalSeconds: 15,
   longPollMaxWaitMs: 20_000,
   pollIntervalMs: 1_000,
+  frameworkRecheckMs: 2_000,
+  frameworkBeatMs: 5_000,
   minAllocatable: [resources({ cpus: 0.01 }), resources({ mem: 32 })],
   offersPerTransaction: 20,
   leaseDurationMs: DEFAULT_LEASE_DURATION_MS,

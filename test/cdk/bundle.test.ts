@@ -30,6 +30,39 @@ process.stdout.write('\\n${RESULT}' + JSON.stringify(result) + '\\n');
 process.exit(0);
 `;
 
+/**
+ * Imports the streaming bundle under an emulation of the Node.js runtime's streaming globals
+ * (awslambda.streamifyResponse, awslambda.HttpResponseStream.from writing the prelude before the
+ * first body byte), invokes its `handler` with a response stream and prints the bytes written
+ * (base64) and the process's resident memory.
+ */
+const STREAM_INVOKER = `
+import { pathToFileURL } from 'node:url';
+import { Writable } from 'node:stream';
+const [file, name, event] = process.argv.slice(1);
+globalThis.awslambda = {
+  streamifyResponse: (fn) => Object.assign((e, s, c) => fn(e, s, c), { streamified: true }),
+  HttpResponseStream: {
+    from(stream, metadata) {
+      const write = stream.write.bind(stream);
+      let first = true;
+      stream.write = (chunk, ...rest) => {
+        if (first) { first = false; write(JSON.stringify(metadata)); write(new Uint8Array(8)); }
+        return write(chunk, ...rest);
+      };
+      return stream;
+    },
+  },
+};
+const mod = await import(pathToFileURL(file).href);
+if (!mod[name]?.streamified) throw new Error(file + ' does not export a streamified ' + name);
+const chunks = [];
+const out = new Writable({ write(c, _e, cb) { chunks.push(Buffer.from(c)); cb(); } });
+await mod[name](JSON.parse(event), out, { getRemainingTimeInMillis: () => 900000 });
+process.stdout.write('\\n${RESULT}' + JSON.stringify({ bytes: Buffer.concat(chunks).toString('base64'), rssMb: process.memoryUsage().rss / 1048576 }) + '\\n');
+process.exit(0);
+`;
+
 await describeWith(['aws'], 'bundled Lambda handlers from the synth output, on the local AWS endpoint', () => {
   let s: Synthesized;
   const table = `cdk-bundle-${randomUUID().slice(0, 8)}`;
@@ -124,6 +157,40 @@ await describeWith(['aws'], 'bundled Lambda handlers from the synth output, on t
     expect((await get('/', { 'if-none-match': index.headers.ETag! })).statusCode).toBe(304);
     expect((await get('/dashboard/..%2Findex.mjs')).statusCode).toBe(404);
     expect((await get('/master/state')).statusCode).toBe(401);
+  });
+
+  it('the scheduler stream bundle is streamified and answers SUBSCRIBE with the metadata prelude and RecordIO, ending at its maximum, well inside 128 MB', async () => {
+    const resources = s.template('us-east-1').toJSON().Resources as Record<string, { Type: string; Properties: { Code: { S3Key: string }; Handler: string; MemorySize: number } }>;
+    const [, fn] = Object.entries(resources).find(([id, r]) => r.Type === 'AWS::Lambda::Function' && id.startsWith('SchedulerStream'))!;
+    const [file, exported] = fn.Properties.Handler.split('.') as [string, string];
+    const bundle = join(s.assetDir(fn.Properties.Code.S3Key), `${file}.mjs`);
+    const authorization = `Basic ${Buffer.from(`marathon:${FRAMEWORK_SECRET}`).toString('base64')}`;
+    const event = {
+      httpMethod: 'POST',
+      path: '/api/v1/scheduler',
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json', Authorization: authorization },
+      multiValueHeaders: { 'Content-Type': ['application/json'], Accept: ['application/json'], Authorization: [authorization] },
+      queryStringParameters: null,
+      body: JSON.stringify({ type: 'SUBSCRIBE', subscribe: { framework_info: frameworkInfo('cdk-stream', { roles: ['web'] }) } }),
+      isBase64Encoded: false,
+      requestContext: { stage: 'mesos', httpMethod: 'POST', path: '/mesos/api/v1/scheduler' },
+    };
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', STREAM_INVOKER, bundle, exported, JSON.stringify(event)], {
+      env: { ...process.env, ...lambdaEnv, STRATUS_STREAM_MAX_SECONDS: '1' },
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    const at = stdout.lastIndexOf(RESULT);
+    expect(at, stdout).toBeGreaterThanOrEqual(0);
+    const { bytes, rssMb } = JSON.parse(stdout.slice(at + RESULT.length)) as { bytes: string; rssMb: number };
+    const raw = Buffer.from(bytes, 'base64');
+    const end = raw.indexOf(Buffer.alloc(8));
+    const metadata = JSON.parse(raw.subarray(0, end).toString('utf8')) as { statusCode: number; headers: Record<string, string> };
+    expect(metadata.statusCode).toBe(200);
+    expect(metadata.headers['Mesos-Stream-Id']).toMatch(/\S/);
+    const body = raw.subarray(end + 8).toString('utf8');
+    expect(body).toMatch(/^\d+\n\{"type":"SUBSCRIBED"/);
+    expect(fn.Properties.MemorySize).toBe(128);
+    expect(rssMb, 'resident memory of the bundle after a stream').toBeLessThan(fn.Properties.MemorySize * 0.9);
   });
 
   it('the tick bundle takes the lease on that table and runs allocation rounds', async () => {

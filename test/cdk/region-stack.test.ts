@@ -23,7 +23,7 @@ const resources = (region: string): Resources => s.template(region).toJSON().Res
 const ofType = (region: string, type: string): [string, Resources[string]][] => Object.entries(resources(region)).filter(([, r]) => r.Type === type);
 const accountOf = (region: string): string => (region === 'ap-southeast-2' ? OTHER_ACCOUNT : ACCOUNT);
 
-function functionNamed(region: string, construct: 'ApiHandler' | 'LeaderTick' | 'GossipReceiver'): [string, Resources[string]] {
+function functionNamed(region: string, construct: 'ApiHandler' | 'LeaderTick' | 'GossipReceiver' | 'SchedulerStream'): [string, Resources[string]] {
   const found = ofType(region, 'AWS::Lambda::Function').filter(([id]) => id.startsWith(construct));
   expect(found, `${construct} function in ${region}`).toHaveLength(1);
   return found[0]!;
@@ -50,7 +50,7 @@ describe('RegionStack per configured region', () => {
     t.resourceCountIs('AWS::DynamoDB::Table', 1);
     t.resourceCountIs('AWS::SQS::Queue', 2);
     t.resourceCountIs('AWS::SQS::QueuePolicy', 2);
-    t.resourceCountIs('AWS::Lambda::Function', 3);
+    t.resourceCountIs('AWS::Lambda::Function', 4);
     t.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
     t.resourceCountIs('AWS::Events::Rule', 1);
     t.resourceCountIs('AWS::ApiGatewayV2::Api', 1);
@@ -58,13 +58,17 @@ describe('RegionStack per configured region', () => {
     t.resourceCountIs('AWS::ApiGatewayV2::Integration', 1);
     t.resourceCountIs('AWS::ApiGatewayV2::Route', 17);
     t.resourceCountIs('AWS::ApiGatewayV2::Authorizer', 0);
-    t.resourceCountIs('AWS::Logs::LogGroup', 3);
+    t.resourceCountIs('AWS::Logs::LogGroup', 4);
+    t.resourceCountIs('AWS::ApiGateway::RestApi', 1);
+    t.resourceCountIs('AWS::ApiGateway::Method', 5);
+    t.resourceCountIs('AWS::ApiGateway::Stage', 1);
+    t.resourceCountIs('AWS::ApiGateway::Account', 0);
     t.resourceCountIs('AWS::SecretsManager::Secret', secrets);
     t.resourceCountIs('AWS::AutoScaling::AutoScalingGroup', groups);
     t.resourceCountIs('AWS::EC2::LaunchTemplate', groups);
     t.resourceCountIs('AWS::EC2::SecurityGroup', groups);
     t.resourceCountIs('AWS::IAM::InstanceProfile', groups > 0 ? 1 : 0);
-    t.resourceCountIs('AWS::IAM::Role', groups > 0 ? 4 : 3);
+    t.resourceCountIs('AWS::IAM::Role', groups > 0 ? 5 : 4);
     t.resourceCountIs('AWS::EC2::VPC', vpcs);
     t.resourceCountIs('AWS::EC2::Subnet', subnets);
     t.resourceCountIs('AWS::EC2::NatGateway', 0);
@@ -151,6 +155,65 @@ describe('HTTP API', () => {
   });
 });
 
+describe('REST API for Mesos scheduler streams', () => {
+  it('routes the scheduler API and the calls Mesos clients make before subscribing to the streaming function, STREAM transfer mode, REGIONAL, no authorizer', () => {
+    for (const region of ['us-east-1', 'ap-southeast-2']) {
+      const t = s.template(region);
+      const [fnId] = functionNamed(region, 'SchedulerStream');
+      const [[, api]] = ofType(region, 'AWS::ApiGateway::RestApi') as [[string, Resources[string]]];
+      expect(api.Properties).toMatchObject({ Name: `stratus-${region}-scheduler-stream`, EndpointConfiguration: { Types: ['REGIONAL'] } });
+      const resources = Object.fromEntries(ofType(region, 'AWS::ApiGateway::Resource').map(([id, r]) => [id, r.Properties]));
+      const pathOf = (ref: unknown): string => {
+        const id = (ref as { Ref?: string }).Ref;
+        if (!id || !resources[id]) return '';
+        return `${pathOf(resources[id].ParentId)}/${String(resources[id].PathPart)}`;
+      };
+      const methods = ofType(region, 'AWS::ApiGateway::Method').map(([, m]) => m.Properties);
+      expect(methods.map((m) => `${String(m.HttpMethod)} ${pathOf(m.ResourceId)}`).sort()).toEqual(
+        ['POST /api/v1/scheduler', 'GET /version', 'GET /master/version', 'GET /redirect', 'GET /master/redirect'].sort(),
+      );
+      for (const m of methods) {
+        expect(m.AuthorizationType).toBe('NONE');
+        const integration = m.Integration as { Type: string; IntegrationHttpMethod: string; ResponseTransferMode: string; Uri: unknown };
+        expect(integration).toMatchObject({ Type: 'AWS_PROXY', IntegrationHttpMethod: 'POST', ResponseTransferMode: 'STREAM' });
+        // InvokeWithResponseStream, not Invoke.
+        expect(render(integration.Uri, ACCOUNT)).toMatch(new RegExp(`:lambda:path/2021-11-15/functions/<${fnId}.Arn>/response-streaming-invocations$`));
+      }
+      t.hasResourceProperties('AWS::ApiGateway::Stage', { StageName: 'mesos' });
+      // One invoke permission, for this API only.
+      const perms = ofType(region, 'AWS::Lambda::Permission').filter(([, p]) => render(p.Properties.FunctionName, ACCOUNT) === `<${fnId}.Arn>`);
+      expect(perms).toHaveLength(1);
+      expect(perms[0]![1].Properties.Principal).toBe('apigateway.amazonaws.com');
+      expect(render(perms[0]![1].Properties.SourceArn, ACCOUNT)).toMatch(/:execute-api:.*<SchedulerStreamRestApi[0-9A-F]+>\/\*\/\*\/\*$/);
+    }
+  });
+
+  it('the streaming function: 128 MB, 15-minute timeout, the stream ending before it, the table, secret and tick of the region', () => {
+    const [, fn] = functionNamed('us-east-1', 'SchedulerStream');
+    const [tickId] = functionNamed('us-east-1', 'LeaderTick');
+    expect(fn.Properties).toMatchObject({ MemorySize: 128, Timeout: 900 });
+    const env = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(Number(env.STRATUS_STREAM_MAX_SECONDS)).toBeLessThan(900);
+    expect(Number(env.STRATUS_STREAM_MAX_SECONDS)).toBeGreaterThanOrEqual(600);
+    expect(env.STRATUS_STREAM_POLL_MS).toBe('1000');
+    expect(render(env.STRATUS_TABLE, ACCOUNT)).toMatch(/^<StateTable/);
+    expect(render(env.STRATUS_CREDENTIALS_SECRET_ARN, ACCOUNT)).toMatch(/^<CredentialsSecret/);
+    expect(render(env.STRATUS_TICK_FUNCTION, ACCOUNT)).toBe(`<${tickId}>`);
+    const policy = allStatements(s.template('us-east-1')).filter(({ resource }) => resource.startsWith('SchedulerStreamFunctionRoleDefaultPolicy'));
+    const actions = new Set(policy.flatMap(({ statement }) => asArray(statement.Action)));
+    expect(actions).toContain('secretsmanager:GetSecretValue');
+    expect(actions).toContain('dynamodb:GetItem');
+    expect(actions).toContain('lambda:InvokeFunction');
+  });
+
+  it('outputs the streaming scheduler URL (the REST API stage)', () => {
+    for (const region of ['us-east-1', 'eu-west-1', 'ap-southeast-2']) {
+      const outputs = s.template(region).toJSON().Outputs as Record<string, { Value: unknown }>;
+      expect(render(outputs.SchedulerStreamUrl?.Value, ACCOUNT)).toMatch(new RegExp(`^https://<SchedulerStreamRestApi[0-9A-F]+>\\.execute-api\\.${region}\\.amazonaws\\.com/<SchedulerStreamRestApiDeploymentStagemesos[0-9A-F]+>/$`));
+    }
+  });
+});
+
 describe('Lambda functions', () => {
   it('run on Node.js 22 or later with index.handler from a local esbuild bundle (ESM + source map)', () => {
     for (const region of ['us-east-1', 'eu-west-1', 'ap-southeast-2']) {
@@ -191,8 +254,8 @@ describe('Lambda functions', () => {
     expect(rule.Properties.ScheduleExpression).toBe('rate(1 minute)');
     expect((rule.Properties.Targets as { Arn: unknown }[]).map((t) => render(t.Arn, ACCOUNT))).toEqual([`<${tickId}.Arn>`]);
     const invokers = allStatements(s.template('us-east-1')).filter(({ statement }) => asArray(statement.Action).includes('lambda:InvokeFunction'));
-    expect(invokers.map((i) => i.resource)).toEqual([expect.stringMatching(/^ApiHandlerRoleDefaultPolicy/)]);
-    expect(asArray(invokers[0]!.statement.Resource).map((r) => render(r, ACCOUNT))).toContain(`<${tickId}.Arn>`);
+    expect(invokers.map((i) => i.resource).sort()).toEqual([expect.stringMatching(/^ApiHandlerRoleDefaultPolicy/), expect.stringMatching(/^SchedulerStreamFunctionRoleDefaultPolicy/)]);
+    for (const i of invokers) expect(asArray(i.statement.Resource).map((r) => render(r, ACCOUNT))).toContain(`<${tickId}.Arn>`);
     // Lambda retries an invocation throttled by the single runner within maxEventAge, never a failed one.
     s.template('us-east-1').hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
       FunctionName: { Ref: tickId },

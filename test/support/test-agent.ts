@@ -163,6 +163,11 @@ export class TestAgent {
     else if (command.startsWith('echo')) this.finish(fid, tid, 'TASK_FINISHED');
   }
 
+  /** Ends a running task now, as its process exiting would (the test decides when). */
+  completeTask(frameworkId: string, taskId: string, state: 'TASK_FINISHED' | 'TASK_FAILED' = 'TASK_FINISHED'): void {
+    this.finish(frameworkId, taskId, state);
+  }
+
   private finish(fid: string, tid: string, state: string, message?: string): void {
     const cur = this.states.get(`${fid}/${tid}`);
     if (cur && ['TASK_FINISHED', 'TASK_FAILED', 'TASK_KILLED'].includes(cur)) return;

@@ -10,7 +10,13 @@ import { retryOnConflict } from '../retry.js';
 // Readers trim what they have delivered; the table's TTL removes what nobody read.
 
 const TRIM_EVERY = 50;
-const RECHECK_MS = 2_000;
+
+/**
+ * The abort reason of a stream its transport ends on purpose (the streaming Lambda's time
+ * limit): the client resubscribes at once, as after a master failover, so the framework stays
+ * connected; if it does not come back, its beats stop and the leader disconnects it.
+ */
+export const PLANNED_STREAM_END = 'stratus: planned end of the event stream';
 
 /** The RecordIO stream's events after the cursor, with heartbeats, until the stream ends. */
 export async function* streamEvents(
@@ -44,7 +50,7 @@ export async function* streamEvents(
       }
       if (events.length === 100) continue;
       const now = Date.now();
-      if (woken || now - lastCheck >= RECHECK_MS) {
+      if (woken || now - lastCheck >= ctx.config.frameworkRecheckMs) {
         woken = false;
         lastCheck = now;
         const fw = await ctx.registry.getFramework(frameworkId);
@@ -70,7 +76,8 @@ export async function* streamEvents(
     }
   } finally {
     unsubscribe();
-    await markDisconnected(ctx, frameworkId, streamId).catch((e: unknown) => ctx.log.warn('marking framework disconnected failed', { error: e }));
+    if (signal.reason !== PLANNED_STREAM_END)
+      await markDisconnected(ctx, frameworkId, streamId).catch((e: unknown) => ctx.log.warn('marking framework disconnected failed', { error: e }));
   }
 }
 
@@ -85,9 +92,9 @@ export async function markDisconnected(ctx: MasterContext, frameworkId: string, 
   ctx.log.info('framework disconnected', { frameworkId });
 }
 
-/** Connections beat well within the disconnect timeout, and at most every 5 s. */
+/** Connections beat well within the disconnect timeout, and at most every frameworkBeatMs (5 s). */
 function beatInterval(ctx: MasterContext): number {
-  return Math.min(5_000, Math.floor(ctx.config.frameworkDisconnectMs / 4));
+  return Math.min(ctx.config.frameworkBeatMs, Math.floor(ctx.config.frameworkDisconnectMs / 4));
 }
 
 const lastPollBeat = new Map<string, number>();
