@@ -26,8 +26,9 @@ import { SimAgent } from './sim-agent.js';
 // frameworks (heartbeats, long-poll cycles, the leader tick), book each action's units, and
 // scale to an hour and a month for N agents; (b) short tasks end to end, $ per million tasks.
 
-export type AgentTransport = 'long-poll';
-export type FrameworkTransport = 'long-poll';
+export type AgentTransport = 'long-poll' | 'websocket';
+/** long-poll: GET /api/v1/scheduler/events on the HTTP API; recordio-stream: SUBSCRIBE's RecordIO stream on the REST API with response streaming. */
+export type FrameworkTransport = 'long-poll' | 'recordio-stream' | 'websocket';
 
 export interface CostMode {
   readonly name: string;
@@ -37,6 +38,16 @@ export interface CostMode {
 
 /** Today's transports: agents long-poll their work, frameworks long-poll their events (the baseline the issue measured). */
 export const LONG_POLL: CostMode = { name: 'long-poll agents + long-poll frameworks', agents: 'long-poll', frameworks: 'long-poll' };
+/** Unmodified Mesos clients: SUBSCRIBE streams RecordIO through the REST API with response streaming. */
+export const RECORDIO_FRAMEWORKS: CostMode = { name: 'long-poll agents + RecordIO-streaming frameworks', agents: 'long-poll', frameworks: 'recordio-stream' };
+/** Push: agents on the WebSocket API (work pushed with PostToConnection), frameworks streaming RecordIO. */
+export const WEBSOCKET_AGENTS: CostMode = { name: 'WebSocket agents + RecordIO-streaming frameworks', agents: 'websocket', frameworks: 'recordio-stream' };
+
+/** Why a transport cannot be metered in this build (undefined: it can). */
+export function unavailable(mode: CostMode): string | undefined {
+  if (mode.agents === 'websocket' || mode.frameworks === 'websocket') return 'the WebSocket API stand-in (test/support/api-gateway/websocket-api.ts) and agent-socket-handler have not landed in this build';
+  return undefined;
+}
 
 export interface CloudCostOptions {
   readonly modes?: readonly CostMode[];
@@ -114,16 +125,21 @@ export interface ModeResult {
 
 export interface CloudCostResult {
   readonly modes: readonly ModeResult[];
+  /** Modes asked for that this build cannot run yet, and why. */
+  readonly skipped: readonly { readonly mode: CostMode; readonly why: string }[];
+  readonly restStreaming: { readonly requests: number; readonly invocations: number; readonly ledgerRequests: number };
   /** Consistency checks: the HTTP API stand-in's own counts beside the ledger's. */
   readonly httpApi: { readonly requests: number; readonly invocations: number; readonly ledgerRequests: number; readonly ledgerApiInvocations: number; readonly timeouts: number };
   readonly untaggedAwsRequests: number;
+  /** Tick invocations started, throttled (reserved concurrency 1) and failed. */
+  readonly tick: { readonly invocations: number; readonly throttled: number; readonly errors: readonly string[] };
   readonly awsActions: Record<string, number>;
   readonly options: CloudCostOptions;
 }
 
 const TERMINAL = new Set(['TASK_FINISHED', 'TASK_FAILED', 'TASK_KILLED', 'TASK_LOST', 'TASK_ERROR', 'TASK_DROPPED', 'TASK_GONE', 'TASK_GONE_BY_OPERATOR', 'TASK_UNREACHABLE']);
 const AGENT_TAG = /^api:agent /;
-const FRAMEWORK_TAG = /^api:(framework |scheduler )/;
+const FRAMEWORK_TAG = /^(api|scheduler-stream):(framework |scheduler )/;
 const LEADER_TAG = /^tick:/;
 
 function actorOf(tag: string): ActionSample['actor'] {
@@ -148,12 +164,15 @@ class BenchFramework {
     name: string,
     pollSeconds: number,
     private readonly taskCpus = 0.25,
+    transport: FrameworkTransport = 'long-poll',
   ) {
+    const stream = transport === 'recordio-stream';
     this.driver = new SchedulerDriver({
-      master: region.url,
+      // A streaming framework's every call goes to the REST API (as a Mesos client given the SchedulerStreamUrl).
+      master: stream ? region.rest.url : region.url,
       framework: { name, failoverTimeoutSeconds: 3600 },
       credentials: { token: region.tokens.framework },
-      eventMode: 'poll',
+      eventMode: stream ? 'stream' : 'poll',
       pollWaitSeconds: pollSeconds,
       log: silentLogger,
     });
@@ -258,12 +277,12 @@ async function idlePhase(region: CloudRegion, agents: readonly SimAgent[], frame
   };
 }
 
-async function taskPhase(region: CloudRegion, agents: readonly SimAgent[], idle: IdleResult, idleFrameworks: number, o: CloudCostOptions): Promise<TaskRunResult> {
+async function taskPhase(region: CloudRegion, agents: readonly SimAgent[], idle: IdleResult, idleFrameworks: number, transport: FrameworkTransport, o: CloudCostOptions): Promise<TaskRunResult> {
   const pollSeconds = o.pollSeconds ?? 20;
   const before = region.snapshot();
   const t0 = performance.now();
   o.progress?.(`tasks: ${o.tasks} short tasks`);
-  const fw = await new BenchFramework(region, 'bench-tasks', pollSeconds, o.taskCpus).start();
+  const fw = await new BenchFramework(region, `bench-tasks-${transport}`, pollSeconds, o.taskCpus, transport).start();
   try {
     await fw.run(o.tasks);
     await waitUntil(() => fw.endedIds.size >= o.tasks, o.timeoutMs ?? 600_000, `${o.tasks} tasks ended`, 50);
@@ -294,26 +313,40 @@ async function taskPhase(region: CloudRegion, agents: readonly SimAgent[], idle:
   }
 }
 
-async function runMode(region: CloudRegion, mode: CostMode, o: CloudCostOptions): Promise<ModeResult> {
-  const pollSeconds = o.pollSeconds ?? 20;
-  const cpus = o.cpusPerAgent ?? 8;
+async function startAgents(region: CloudRegion, transport: AgentTransport, o: CloudCostOptions): Promise<SimAgent[]> {
   const agents: SimAgent[] = [];
+  for (let i = 0; i < o.sampleAgents; i++) {
+    agents.push(new SimAgent(region.url, `cost-${transport}-${i}`, ['a', 'b', 'c'][i % 3]!, o.cpusPerAgent ?? 8, 16_384, { token: region.tokens.agent, waitSeconds: o.pollSeconds ?? 20, autoFinish: true }));
+  }
+  await Promise.all(agents.map((a) => a.start()));
+  return agents;
+}
+
+/** The agents of the previous transport leave for good (Mesos's MARK_AGENT_GONE), so nothing is offered from them. */
+async function removeAgents(region: CloudRegion, agents: readonly SimAgent[]): Promise<void> {
+  await Promise.all(agents.map((a) => a.stop()));
+  for (const a of agents) {
+    await fetch(`${region.url}/api/v1`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${region.tokens.operator}` },
+      body: JSON.stringify({ type: 'MARK_AGENT_GONE', mark_agent_gone: { agent_id: { value: a.agentId } } }),
+    }).then((r) => r.text());
+  }
+}
+
+async function runMode(region: CloudRegion, mode: CostMode, agents: readonly SimAgent[], o: CloudCostOptions): Promise<ModeResult> {
+  const pollSeconds = o.pollSeconds ?? 20;
   const frameworks: BenchFramework[] = [];
   try {
     o.progress?.(`${mode.name}: ${o.sampleAgents} agents, ${o.sampleFrameworks} frameworks`);
-    for (let i = 0; i < o.sampleAgents; i++) {
-      agents.push(new SimAgent(region.url, `cost-${mode.agents}-${i}`, ['a', 'b', 'c'][i % 3]!, cpus, 16_384, { token: region.tokens.agent, waitSeconds: pollSeconds, autoFinish: true }));
-    }
-    await Promise.all(agents.map((a) => a.start()));
-    for (let i = 0; i < o.sampleFrameworks; i++) frameworks.push(new BenchFramework(region, `idle-${i}`, pollSeconds, o.taskCpus));
+    for (let i = 0; i < o.sampleFrameworks; i++) frameworks.push(new BenchFramework(region, `idle-${mode.frameworks}-${i}`, pollSeconds, o.taskCpus, mode.frameworks));
     await Promise.all(frameworks.map((f) => f.start()));
     await Promise.all(frameworks.map((f) => f.idle()));
     const idle = await idlePhase(region, agents, frameworks, o);
-    const taskRun = await taskPhase(region, agents, idle, frameworks.length, o);
+    const taskRun = await taskPhase(region, agents, idle, frameworks.length, mode.frameworks, o);
     return { mode, idle, taskRun };
   } finally {
     await Promise.all(frameworks.map((f) => f.stop()));
-    await Promise.all(agents.map((a) => a.stop()));
   }
 }
 
@@ -322,12 +355,35 @@ export async function runCloudCost(o: CloudCostOptions): Promise<CloudCostResult
   try {
     region.startSchedule();
     const modes: ModeResult[] = [];
-    for (const mode of o.modes ?? [LONG_POLL]) modes.push(await runMode(region, mode, o));
+    const skipped: { mode: CostMode; why: string }[] = [];
+    // Modes with the same agent transport share their agents; a new transport's agents replace them.
+    let agents: SimAgent[] = [];
+    let transport: AgentTransport | undefined;
+    try {
+      for (const mode of o.modes ?? [LONG_POLL]) {
+        const why = unavailable(mode);
+        if (why) {
+          skipped.push({ mode, why });
+          continue;
+        }
+        if (transport !== mode.agents) {
+          if (agents.length) await removeAgents(region, agents);
+          agents = await startAgents(region, mode.agents, o);
+          transport = mode.agents;
+        }
+        modes.push(await runMode(region, mode, agents, o));
+      }
+    } finally {
+      await Promise.all(agents.map((a) => a.stop()));
+    }
     const api = region.ledger.total((t) => t.startsWith('api:'));
     return {
       modes,
+      skipped,
+      restStreaming: { requests: region.rest.stats.requests, invocations: region.rest.stats.invocations, ledgerRequests: region.ledger.total((t) => t.startsWith('scheduler-stream:')).restApiRequests },
       httpApi: { requests: region.http.stats.requests, invocations: region.http.stats.invocations, ledgerRequests: api.httpApiRequests, ledgerApiInvocations: api.lambdaInvocations, timeouts: region.http.stats.timeouts },
       untaggedAwsRequests: region.proxyStats.untagged,
+      tick: { invocations: region.tickInvocations, throttled: region.tickThrottled, errors: region.tickErrors },
       awsActions: Object.fromEntries(region.proxyStats.actions),
       options: o,
     };
@@ -419,6 +475,8 @@ export function cloudCostTables(r: CloudCostResult): BenchTable[] {
     for (const m of r.modes.slice(1)) {
       idleRows.push({
         mode: `ratio ${base.mode.name} / ${m.mode.name}`,
+        agents: null,
+        frameworks: null,
         '$/idle agent-month': dollars(month(base.idle.agentHour)) / dollars(month(m.idle.agentHour)),
         '$/idle framework-month': dollars(month(base.idle.frameworkHour)) / dollars(month(m.idle.frameworkHour)),
       });
@@ -429,7 +487,9 @@ export function cloudCostTables(r: CloudCostResult): BenchTable[] {
     `Sampled and scaled: ${o.sampleAgents} agents and ${o.sampleFrameworks} idle frameworks (the Stratus SDK driver, SUPPRESSed) ran against the region for a ${r.modes[0]?.idle.windowSeconds.toFixed(0)} s window with the real intervals (agent heartbeat 15 s, long-polls ${o.pollSeconds ?? 20} s, leader tick leading 55 s of every minute, allocation rounds every 1 s); each action's units were booked, then scaled to one actor-hour and × 730 h. The leader's units were measured with ${o.sampleAgents} agents registered.`,
     'Region: the Lambda entry points (api-handler, leader-tick) called in-process with the events AWS sends (HTTP API payload 2.0 through test/support/api-gateway/http-api.ts, EventBridge and the API handler\'s Invoke trigger for the tick; reserved concurrency 1), DynamoDB on moto through a metering proxy; memory as cdk/lib configures it (API 1,024 MB, tick 1,024 MB).',
     'Units at the client: Lambda GB-s = measured duration × configured memory, invocations; HTTP API requests; DynamoDB RRU/WRU from item sizes (GetItem and table Queries strongly consistent, GSI Queries eventually; writes billed on the larger of the last-seen and the written image; transactions twice); SQS per 64 KB chunk.',
+    'RecordIO-streaming frameworks: the Stratus SDK driver in stream mode against the REST API stand-in (test/support/api-gateway/rest-streaming.ts) and the scheduler-stream-handler entry point (128 MB); a stream holds one execution while open and re-reads the log head every second. REST streaming is billed per request (REST $3.50/M); the bytes streamed stay far below the 10 MB per response after which streaming is charged extra.',
     'No peers configured, so no gossip rounds (SQS) and no gossip receiver invocations.',
+    ...r.skipped.map((x) => `Not metered: ${x.mode.name}: ${x.why}.`),
   ];
   return [
     { title: 'Idle region: $/month at list prices (long-poll = today\'s design)', columns: ['mode', 'agents', 'frameworks', '$/idle agent-month', '$/idle framework-month', 'leader $/month', 'region $/month', 'concurrent executions idle', 'vs Mesos control plane', 'target ≤ $60 (1,000 + 5)'], rows: idleRows, notes },
@@ -462,6 +522,7 @@ export const cloudCostSuite: BenchSuite = {
       sampleAgents: quick ? 4 : 10,
       sampleFrameworks: 5,
       windowMs: quick ? 25_000 : 45_000,
+      modes: [LONG_POLL, RECORDIO_FRAMEWORKS, WEBSOCKET_AGENTS],
       sizes: [10, 100, 1000],
       frameworks: 5,
       tasks: quick ? 200 : 1000,
@@ -475,7 +536,9 @@ export const cloudCostSuite: BenchSuite = {
         { check: 'HTTP API requests (stand-in / ledger)', value: `${r.httpApi.requests} / ${r.httpApi.ledgerRequests}` },
         { check: 'API Lambda invocations (stand-in / ledger)', value: `${r.httpApi.invocations} / ${r.httpApi.ledgerApiInvocations}` },
         { check: 'integration timeouts (29 s)', value: r.httpApi.timeouts },
+        { check: 'REST-streaming requests (stand-in / ledger)', value: `${r.restStreaming.requests} / ${r.restStreaming.ledgerRequests}` },
         { check: 'AWS requests without an action tag', value: r.untaggedAwsRequests },
+        { check: 'tick invocations / throttled / failed', value: `${r.tick.invocations} / ${r.tick.throttled} / ${r.tick.errors.length}${r.tick.errors.length ? ` (${[...new Set(r.tick.errors)].slice(0, 3).join('; ')})` : ''}` },
         { check: 'AWS requests by action', value: Object.entries(r.awsActions).map(([k, v]) => `${k} ${v}`).join(', ') },
       ],
     });

@@ -5,6 +5,8 @@ import { hashToken } from '../src/http/credentials.js';
 import type { ApiGatewayV2Event, ApiGatewayV2Result } from '../src/master-lambda/lambda/api-handler.js';
 import { DynamoDbItemStore } from '../src/state/dynamodb-item-store.js';
 import { startHttpApi, type HttpApi } from '../test/support/api-gateway/http-api.js';
+import { RestStreamingApi } from '../test/support/api-gateway/rest-streaming.js';
+import type { StreamingHandler } from '../src/master-lambda/lambda/scheduler-stream-handler.js';
 import { AwsMeter, withMeterTag } from './aws-meter.js';
 import { gbSeconds, LAMBDA_MEMORY_MB, UnitLedger, type Units } from './cloud-units.js';
 
@@ -53,6 +55,13 @@ export function apiAction(event: ApiGatewayV2Event): string {
   return `${method} ${path.replace(/\/[0-9a-f-]{16,}(?=\/|$)/gi, '/{id}')}`;
 }
 
+/** The action a REST (payload 1.0) request to the streaming function is: a SUBSCRIBE holds a stream, the rest as apiAction. */
+export function restAction(event: unknown): string {
+  const e = event as { httpMethod?: string; path?: string; body?: string | null; isBase64Encoded?: boolean | null };
+  const action = apiAction({ rawPath: e.path ?? '/', ...(e.body ? { body: e.body } : {}), isBase64Encoded: e.isBase64Encoded ?? false, requestContext: { http: { method: e.httpMethod ?? 'GET' } } });
+  return action === 'scheduler SUBSCRIBE' ? 'framework event stream (SUBSCRIBE)' : action;
+}
+
 export class CloudRegion {
   readonly ledger = new UnitLedger();
   readonly tokens: RegionTokens = { agent: randomBytes(16).toString('hex'), framework: randomBytes(16).toString('hex'), operator: randomBytes(16).toString('hex') };
@@ -60,11 +69,15 @@ export class CloudRegion {
   private readonly running = new Set<Running>();
   private meter!: AwsMeter;
   http!: HttpApi;
+  /** The scheduler routes on a REST API with response streaming (Mesos clients follow SUBSCRIBE's RecordIO stream). */
+  rest!: RestStreamingApi;
   private store!: DynamoDbItemStore;
   private tickRunning: Promise<unknown> | undefined;
   private schedule: NodeJS.Timeout | undefined;
   private readonly savedEnv = { ...process.env };
   tickThrottled = 0;
+  /** Tick invocations that ended in an error (their message), e.g. the table busy under load. */
+  readonly tickErrors: string[] = [];
   tickInvocations = 0;
   private apiHandler!: (e: ApiGatewayV2Event) => Promise<ApiGatewayV2Result>;
   private tickHandler!: (e: unknown, c?: { getRemainingTimeInMillis(): number }) => Promise<{ rounds: number; leader: boolean }>;
@@ -104,9 +117,14 @@ export class CloudRegion {
     // The entry points each bundle exports (cdk/lib paths.ts names them); one container each, built at first call.
     const api = await import('../src/master-lambda/lambda/api-handler.js');
     const tick = await import('../src/master-lambda/lambda/leader-tick.js');
+    const stream = await import('../src/master-lambda/lambda/scheduler-stream-handler.js');
     this.apiHandler = api.handler;
     this.tickHandler = tick.handler;
+    const streamHandler: StreamingHandler = stream.schedulerStreamHandler;
     this.http = await startHttpApi({ handler: (event) => this.metered('api', apiAction(event), () => this.apiHandler(event), { httpApiRequests: 1 }) });
+    this.rest = await new RestStreamingApi({
+      handler: (event, out, context) => this.metered('scheduler-stream', restAction(event), () => streamHandler(event, out, context), { restApiRequests: 1 }),
+    }).start();
     return this;
   }
 
@@ -170,7 +188,7 @@ export class CloudRegion {
     const remaining = leadMs + 5_000;
     const started = Date.now();
     const run = this.metered('tick', action, () => this.tickHandler({ source: 'aws.events' }, { getRemainingTimeInMillis: () => remaining - (Date.now() - started) }));
-    this.tickRunning = run.finally(() => (this.tickRunning = undefined));
+    this.tickRunning = run.catch((e: unknown) => void this.tickErrors.push((e as Error).message)).finally(() => (this.tickRunning = undefined));
     return this.tickRunning;
   }
 
@@ -201,6 +219,7 @@ export class CloudRegion {
     this.stopSchedule();
     // A running tick is not waited for (it may lead for most of a minute): with the proxy gone its next request fails and it ends.
     await this.http?.close();
+    await this.rest?.close();
     await this.meter?.stop();
     await this.store?.client.send(new DeleteTableCommand({ TableName: this.tableName })).catch(() => undefined);
     for (const k of Object.keys(process.env)) if (!(k in this.savedEnv)) delete process.env[k];

@@ -24,8 +24,8 @@ export const PRICES = {
 export const MESOS_CONTROL_PLANE = { instances: 6, instanceType: 'm5.large', dollarsPerHour: 0.096 } as const;
 export const HOURS_PER_MONTH = 730;
 
-/** Memory configured per Lambda function in cdk/lib (region-stack.ts, leader-tick.ts, gossip-receiver.ts); a unit test keeps them equal. */
-export const LAMBDA_MEMORY_MB = { api: 1024, tick: 1024, 'gossip-receiver': 512 } as const satisfies Record<string, number>;
+/** Memory configured per Lambda function in cdk/lib (region-stack.ts, leader-tick.ts, gossip-receiver.ts, scheduler-stream-api.ts); a unit test keeps them equal. */
+export const LAMBDA_MEMORY_MB = { api: 1024, tick: 1024, 'gossip-receiver': 512, 'scheduler-stream': 128 } as const satisfies Record<string, number>;
 export const mesosControlPlaneMonthly = (): number => MESOS_CONTROL_PLANE.instances * MESOS_CONTROL_PLANE.dollarsPerHour * HOURS_PER_MONTH;
 
 export const PRICE_LABELS: readonly { readonly item: string; readonly price: string }[] = [

@@ -112,5 +112,6 @@ describe('configured Lambda memory', () => {
     expect(memoryIn('region-stack.ts')).toContain(LAMBDA_MEMORY_MB.api);
     expect(memoryIn('leader-tick.ts')).toContain(LAMBDA_MEMORY_MB.tick);
     expect(memoryIn('gossip-receiver.ts')).toContain(LAMBDA_MEMORY_MB['gossip-receiver']);
+    expect(readFileSync('cdk/lib/scheduler-stream-api.ts', 'utf8')).toMatch(new RegExp(`SCHEDULER_STREAM_MEMORY_MB = ${LAMBDA_MEMORY_MB['scheduler-stream']};`));
   });
 });
