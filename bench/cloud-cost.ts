@@ -45,7 +45,7 @@ export const WEBSOCKET_AGENTS: CostMode = { name: 'WebSocket agents + RecordIO-s
 
 /** Why a transport cannot be metered in this build (undefined: it can). */
 export function unavailable(mode: CostMode): string | undefined {
-  if (mode.agents === 'websocket' || mode.frameworks === 'websocket') return 'the WebSocket API stand-in (test/support/api-gateway/websocket-api.ts) and agent-socket-handler have not landed in this build';
+  if (mode.agents === 'websocket' || mode.frameworks === 'websocket') return 'the meter has no simulated agent on the WebSocket protocol yet (agent-socket\'s stand-in, test/support/api-gateway/websocket-api.ts, and its stats are to be wired in here)';
   return undefined;
 }
 
