@@ -37,9 +37,20 @@ interface Pending {
 const TERMINAL = new Set(['TASK_FINISHED', 'TASK_FAILED', 'TASK_KILLED']);
 const RESEND_MS = 10_000;
 
+export interface SimAgentOptions {
+  /** The agent token (a deployed region always authenticates). */
+  readonly token?: string;
+  /** The work long-poll's wait (default 20 s, as the agent daemon). */
+  readonly waitSeconds?: number;
+  /** Short tasks: each ends TASK_FINISHED as soon as its RUNNING is acknowledged. */
+  readonly autoFinish?: boolean;
+}
+
 export class SimAgent {
   agentId = '';
   private session = '';
+  /** Shown at the first registration; re-registering under the id needs it (as the agent's work dir keeps it). */
+  private secret: string | undefined;
   private running = false;
   private readonly abort = new AbortController();
   private workVersion: number | undefined;
@@ -61,11 +72,12 @@ export class SimAgent {
     readonly zone: string,
     private readonly cpus: number,
     private readonly mem: number,
+    private readonly options: SimAgentOptions = {},
   ) {}
 
   private async post(path: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
     this.requests++;
-    const res = await fetch(`${this.master}${path}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body), signal: this.abort.signal });
+    const res = await fetch(`${this.master}${path}`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...(this.options.token ? { Authorization: `Bearer ${this.options.token}` } : {}) }, body: JSON.stringify(body), signal: this.abort.signal });
     const text = await res.text();
     return { status: res.status, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
   }
@@ -73,6 +85,7 @@ export class SimAgent {
   private async register(): Promise<void> {
     const res = await this.post('/api/v1/agents/register', {
       ...(this.agentId ? { agent_id: this.agentId } : {}),
+      ...(this.secret ? { agent_secret: this.secret } : {}),
       hostname: this.hostname,
       resources: [
         { name: 'cpus', type: 'SCALAR', scalar: { value: this.cpus } },
@@ -88,12 +101,27 @@ export class SimAgent {
     if (res.status !== 200) throw new Error(`register failed: ${res.status} ${JSON.stringify(res.json)}`);
     this.agentId = res.json.agent_id as string;
     this.session = res.json.session as string;
+    if (typeof res.json.agent_secret === 'string') this.secret = res.json.agent_secret;
     this.workVersion = undefined;
     const heartbeat = ((res.json.heartbeat_interval_seconds as number | undefined) ?? 15) * 1000;
     if (this.timers.length === 0) {
       this.timers.push(setInterval(() => void this.post(`/api/v1/agents/${this.agentId}/heartbeat`, { session: this.session }).catch(() => undefined), heartbeat));
       this.timers.push(setInterval(() => void this.send(true), RESEND_MS));
     }
+  }
+
+  private registering: Promise<void> | undefined;
+
+  /** A new session (the master asked for it: a new leader, or a superseded session); pending updates go again at once. */
+  private reregister(): Promise<void> {
+    this.registering ??= this.register()
+      .then(() => {
+        for (const p of this.journal.values()) p.sentAt = 0;
+        this.sendAgain = true;
+        if (!this.sending) void this.send(false);
+      })
+      .finally(() => (this.registering = undefined));
+    return this.registering;
   }
 
   async start(): Promise<this> {
@@ -131,12 +159,12 @@ export class SimAgent {
         this.confirmed = [];
         const res = await this.post(`/api/v1/agents/${this.agentId}/work`, {
           session: this.session,
-          wait_seconds: 20,
+          wait_seconds: this.options.waitSeconds ?? 20,
           ...(confirmed.length > 0 && { confirmed_acks: confirmed }),
           ...(this.workVersion !== undefined && { since_version: this.workVersion }),
         });
         if (res.status === 409 || res.status === 404) {
-          await this.register();
+          await this.reregister();
           continue;
         }
         if (res.status !== 200) throw new Error(`work: ${res.status}`);
@@ -148,11 +176,20 @@ export class SimAgent {
         };
         for (const l of w.launch) this.launch(l.framework_id, l.task_id, (l.resources?.cpus ?? 0) / 1000); // fixed-point millicpus
         for (const k of w.kill) this.update(k.framework_id, k.task_id, 'TASK_KILLED');
+        let ended = false;
         for (const a of w.acks) {
+          const acked = this.journal.get(a.uuid);
           this.journal.delete(a.uuid);
           this.confirmed.push(a);
+          // A short task ends once the framework has its RUNNING.
+          const t = acked && this.options.autoFinish && acked.state === 'TASK_RUNNING' ? this.tasks.get(`${acked.framework_id}/${acked.task_id}`) : undefined;
+          if (t && t.endSentAt === undefined) {
+            t.endSentAt = performance.now();
+            this.update(acked!.framework_id, acked!.task_id, 'TASK_FINISHED');
+            ended = true;
+          }
         }
-        if (w.launch.length > 0 || w.kill.length > 0) void this.send(false);
+        if (w.launch.length > 0 || w.kill.length > 0 || ended) void this.send(false);
       } catch {
         if (!this.running) return;
         await sleep(200);
@@ -199,6 +236,11 @@ export class SimAgent {
     if (due.length === 0) return;
     for (const p of due) p.sentAt = now;
     const res = await this.post(`/api/v1/agents/${this.agentId}/status`, { session: this.session, updates: due.map(({ sentAt: _s, ...u }) => u) }).catch(() => undefined);
+    if (res && (res.status === 409 || res.status === 404)) {
+      for (const p of due) p.sentAt = 1;
+      void this.reregister().catch(() => undefined); // resent under the new session
+      return;
+    }
     if (!res || res.status !== 200) {
       for (const p of due) p.sentAt = 1; // resent by the timer
       return;

@@ -8,6 +8,7 @@ import { federationBench } from './federation.js';
 import { autoscalerBench } from './autoscaler.js';
 import { masterFailoverSuite } from './master-failover.js';
 import { masterThroughputSuite } from './master-throughput.js';
+import { cloudCostSuite } from './cloud-cost.js';
 
 // The list of benchmark suites, in the order `npm run bench` runs them.
 export const suites: BenchSuite[] = [
@@ -20,4 +21,5 @@ export const suites: BenchSuite[] = [
   fenzoBench,
   federationBench,
   autoscalerBench,
+  cloudCostSuite,
 ];
