@@ -1,7 +1,8 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { Agent } from '../../../src/core/agent.js';
 import { ConflictError, FencedError, ValidationError } from '../../../src/core/errors.js';
-import type { AgentId, FrameworkId, OfferId, TaskId } from '../../../src/core/ids.js';
+import type { Framework } from '../../../src/core/framework.js';
+import type { AgentId, FrameworkId, OfferId, StreamId, TaskId } from '../../../src/core/ids.js';
 import { EMPTY, resources } from '../../../src/core/resources.js';
 import type { Task } from '../../../src/core/task.js';
 import type { ItemStore } from '../../../src/state/item-store.js';
@@ -35,6 +36,20 @@ export function agent(id: string, overrides: Partial<Agent> = {}): Agent {
     deactivated: false,
     registeredAt: 1,
     session: 's1',
+    ...overrides,
+  };
+}
+
+/** A connected framework of role `*` (failover timeout 0) on stream `s1`. */
+export function framework(id: string, overrides: Partial<Framework> = {}): Framework {
+  return {
+    id: id as FrameworkId,
+    info: { name: 'f', user: 'u', roles: ['*'], failoverTimeoutSeconds: 0, capabilities: [], checkpoint: false },
+    streamId: 's1' as StreamId,
+    connected: true,
+    lastSeenAt: 0,
+    registeredAt: 0,
+    suppressedRoles: [],
     ...overrides,
   };
 }

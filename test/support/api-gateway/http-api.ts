@@ -138,3 +138,21 @@ export async function startHttpApi(options: HttpApiOptions): Promise<HttpApi> {
     },
   };
 }
+
+/** One HTTP API call straight into a handler (no server), as API Gateway would deliver it; the answer's JSON parsed. */
+export async function invokeHttpApi(
+  handler: HttpApiHandler,
+  call: { method: string; path: string; body?: unknown; headers?: Record<string, string>; query?: string },
+): Promise<{ status: number; json: Record<string, unknown> | undefined; headers: Record<string, string> }> {
+  const host = 'abc.execute-api.us-east-1.amazonaws.com';
+  const r = await handler({
+    version: '2.0',
+    rawPath: call.path,
+    rawQueryString: call.query ?? '',
+    headers: { 'content-type': 'application/json', host, ...call.headers },
+    ...(call.body !== undefined && { body: JSON.stringify(call.body) }),
+    isBase64Encoded: false,
+    requestContext: { http: { method: call.method, path: call.path }, domainName: host, stage: '$default', requestId: randomUUID() },
+  });
+  return { status: r.statusCode, json: r.body ? (JSON.parse(r.body) as Record<string, unknown>) : undefined, headers: r.headers };
+}

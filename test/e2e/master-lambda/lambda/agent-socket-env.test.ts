@@ -1,11 +1,11 @@
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { hashSecret, hashToken } from '../../../../src/http/credentials.js';
 import { handler as socketHandler } from '../../../../src/master-lambda/lambda/agent-socket-handler.js';
 import { containerMaster, handler as apiHandler } from '../../../../src/master-lambda/lambda/api-handler.js';
+import { invokeHttpApi } from '../../../support/api-gateway/http-api.js';
 import { WebSocketApiStandIn } from '../../../support/api-gateway/websocket-api.js';
 import { RawAgentSocket } from '../../../support/agent-socket-client.js';
-import { launchCall, type Json, type OfferJson, type SchedulerEventJson } from '../../../support/scheduler-client.js';
+import { launchCall, type OfferJson, type SchedulerEventJson } from '../../../support/scheduler-client.js';
 
 // The deployed entry points as the environment configures them (STRATUS_CREDENTIALS,
 // STRATUS_AGENT_SOCKET_ENDPOINT): the WebSocket Lambda's `handler` behind the stand-in, and
@@ -36,18 +36,8 @@ afterAll(async () => {
 
 const fw = { authorization: `Basic ${Buffer.from('fw:fw-secret').toString('base64')}` };
 
-async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}, query = ''): Promise<{ status: number; json: Json | undefined; headers: Record<string, string> }> {
-  const r = await apiHandler({
-    version: '2.0',
-    rawPath: path,
-    rawQueryString: query,
-    headers: { 'content-type': 'application/json', host: 'abc.execute-api.us-east-1.amazonaws.com', ...fw, ...headers },
-    ...(body !== undefined && { body: JSON.stringify(body) }),
-    isBase64Encoded: false,
-    requestContext: { http: { method, path }, domainName: 'abc.execute-api.us-east-1.amazonaws.com', stage: '$default', requestId: randomUUID() },
-  });
-  return { status: r.statusCode, json: r.body ? (JSON.parse(r.body) as Json) : undefined, headers: r.headers };
-}
+const call = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}, query = ''): ReturnType<typeof invokeHttpApi> =>
+  invokeHttpApi(apiHandler, { method, path, ...(body !== undefined && { body }), headers: { ...fw, ...headers }, query });
 
 it('an ACCEPT on the API Lambda pushes a work nudge to the agent’s WebSocket', async () => {
   const agent = await RawAgentSocket.connect(api.url, { Authorization: 'Bearer fleet-token-env-0123' });

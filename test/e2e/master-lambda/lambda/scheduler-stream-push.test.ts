@@ -1,15 +1,15 @@
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { hashSecret, hashToken } from '../../../../src/http/credentials.js';
 import { handler as socketHandler } from '../../../../src/master-lambda/lambda/agent-socket-handler.js';
 import { containerMaster, handler as apiHandler } from '../../../../src/master-lambda/lambda/api-handler.js';
 import { schedulerStreamHandler } from '../../../../src/master-lambda/lambda/scheduler-stream-handler.js';
 import { RestStreamingApi } from '../../../support/api-gateway/rest-streaming.js';
+import { invokeHttpApi } from '../../../support/api-gateway/http-api.js';
 import { WebSocketApiStandIn } from '../../../support/api-gateway/websocket-api.js';
 import { RawAgentSocket } from '../../../support/agent-socket-client.js';
 import { describeWith } from '../../../support/components.js';
 import { freshDynamoStore } from '../../../support/dynamodb.js';
-import { launchCall, type Json, type OfferJson, type SchedulerEventJson } from '../../../support/scheduler-client.js';
+import { launchCall, type OfferJson, type SchedulerEventJson } from '../../../support/scheduler-client.js';
 import { waitUntil } from '../../../support/wait.js';
 
 // A Mesos framework that talks to the streaming scheduler API (pymesos, mesos-go) ACCEPTs
@@ -48,18 +48,8 @@ await describeWith(['aws'], 'the streaming scheduler API pushes work nudges', ()
 
   const fw = { authorization: `Basic ${Buffer.from('fw:fw-secret').toString('base64')}` };
 
-  async function httpApi(method: string, path: string, body?: unknown, headers: Record<string, string> = {}, query = ''): Promise<{ status: number; json: Json | undefined; headers: Record<string, string> }> {
-    const r = await apiHandler({
-      version: '2.0',
-      rawPath: path,
-      rawQueryString: query,
-      headers: { 'content-type': 'application/json', host: 'abc.execute-api.us-east-1.amazonaws.com', ...fw, ...headers },
-      ...(body !== undefined && { body: JSON.stringify(body) }),
-      isBase64Encoded: false,
-      requestContext: { http: { method, path }, domainName: 'abc.execute-api.us-east-1.amazonaws.com', stage: '$default', requestId: randomUUID() },
-    });
-    return { status: r.statusCode, json: r.body ? (JSON.parse(r.body) as Json) : undefined, headers: r.headers };
-  }
+  const httpApi = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}, query = ''): ReturnType<typeof invokeHttpApi> =>
+    invokeHttpApi(apiHandler, { method, path, ...(body !== undefined && { body }), headers: { ...fw, ...headers }, query });
 
   it('an ACCEPT through the streaming API nudges the agent when its invocation ends', async () => {
     // No leader Lambda here: the HTTP API's container leads (first, so the agent registers in its term).

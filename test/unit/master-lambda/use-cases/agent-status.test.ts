@@ -1,6 +1,5 @@
 import { beforeEach, expect, it } from 'vitest';
-import type { Framework } from '../../../../src/core/framework.js';
-import type { FrameworkId, StreamId } from '../../../../src/core/ids.js';
+import type { FrameworkId } from '../../../../src/core/ids.js';
 import { silentLogger } from '../../../../src/core/logger.js';
 import { resources } from '../../../../src/core/resources.js';
 import { Master } from '../../../../src/master-lambda/master.js';
@@ -8,7 +7,7 @@ import { applyStatusUpdates } from '../../../../src/master-lambda/use-cases/agen
 import type { WriteOp } from '../../../../src/state/item-store.js';
 import { MemoryItemStore } from '../../../../src/state/memory-item-store.js';
 import type { StatusUpdate } from '../../../../src/wire/agent-api.js';
-import { agent, task } from '../../../contract/state/registry.contract.js';
+import { agent, framework, task } from '../../../contract/state/registry.contract.js';
 
 // A status request's updates for one framework commit in one transaction (in pieces under
 // DynamoDB's 100-item limit), so the framework's log head is written once per request, not once
@@ -39,17 +38,8 @@ const ids = Array.from({ length: TASKS }, (_, i) => `t${i}`);
 beforeEach(async () => {
   store = new CountingStore();
   master = new Master({ store, log: silentLogger });
-  const framework: Framework = {
-    id: fid,
-    info: { name: 'f', user: 'u', roles: ['*'], failoverTimeoutSeconds: 0, capabilities: [], checkpoint: false },
-    streamId: 's1' as StreamId,
-    connected: true,
-    lastSeenAt: 0,
-    registeredAt: 0,
-    suppressedRoles: [],
-  };
   const tx = master.registry.transaction();
-  tx.putAgent(agent('a1', { total: resources({ cpus: 40, mem: 4096 }), allocated: resources({ cpus: 0.5 * TASKS, mem: 64 * TASKS }) }), 'absent').putFramework(framework, 'absent');
+  tx.putAgent(agent('a1', { total: resources({ cpus: 40, mem: 4096 }), allocated: resources({ cpus: 0.5 * TASKS, mem: 64 * TASKS }) }), 'absent').putFramework(framework(fid), 'absent');
   await tx.commit();
   for (const id of ids) await master.registry.transaction().putTask(task(fid, id, 'a1'), 'absent').commit();
   store.transactions = [];

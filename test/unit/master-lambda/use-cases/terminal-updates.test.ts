@@ -1,6 +1,5 @@
 import { beforeEach, expect, it } from 'vitest';
-import type { Framework } from '../../../../src/core/framework.js';
-import type { FrameworkId, StreamId } from '../../../../src/core/ids.js';
+import type { FrameworkId } from '../../../../src/core/ids.js';
 import { silentLogger } from '../../../../src/core/logger.js';
 import { resources } from '../../../../src/core/resources.js';
 import { Master } from '../../../../src/master-lambda/master.js';
@@ -9,7 +8,7 @@ import { reconcile } from '../../../../src/master-lambda/use-cases/reconcile.js'
 import type { WriteOp } from '../../../../src/state/item-store.js';
 import { MemoryItemStore } from '../../../../src/state/memory-item-store.js';
 import type { StatusUpdate } from '../../../../src/wire/agent-api.js';
-import { agent, task } from '../../../contract/state/registry.contract.js';
+import { agent, framework, task } from '../../../contract/state/registry.contract.js';
 
 // Once a task's terminal update is delivered, no earlier state is ever delivered for it: not an
 // agent's resend of an older update, not a reconciliation answer read before the task ended.
@@ -44,19 +43,10 @@ async function states(): Promise<string[]> {
 beforeEach(async () => {
   store = new RacingStore();
   master = new Master({ store, log: silentLogger });
-  const framework: Framework = {
-    id: fid,
-    info: { name: 'f', user: 'u', roles: ['*'], failoverTimeoutSeconds: 0, capabilities: [], checkpoint: false },
-    streamId: 's1' as StreamId,
-    connected: true,
-    lastSeenAt: 0,
-    registeredAt: 0,
-    suppressedRoles: [],
-  };
   await master.registry
     .transaction()
     .putAgent(agent('a1', { allocated: resources({ cpus: 0.5, mem: 64 }) }), 'absent')
-    .putFramework(framework, 'absent')
+    .putFramework(framework(fid), 'absent')
     .putTask(task(fid, 't1', 'a1'), 'absent')
     .commit();
 });
