@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
-import { itemSize, readUnits, sqsRequestUnits, valueSize, writeUnits, type UnitLedger, type WireValue } from './cloud-units.js';
+import { itemSize, readUnits, sqsRequestUnits, valueSize, webSocketMessageUnits, writeUnits, type UnitLedger, type WireValue } from './cloud-units.js';
 
 // The cloud-cost meter's AWS side: a proxy on 127.0.0.1 in front of moto that every AWS SDK
 // client of the handlers talks to (AWS_ENDPOINT_URL), so every billable request is counted at
@@ -11,7 +11,10 @@ import { itemSize, readUnits, sqsRequestUnits, valueSize, writeUnits, type UnitL
 // sent it: the bench runs each invocation inside `withMeterTag`, and an `x-stratus-meter`
 // header carries the tag from the SDK's HTTP request to the proxy (stripped before moto).
 // Lambda Invoke calls (the API handler triggering the leader) are answered here by a hook that
-// runs the target handler in-process, as Lambda would.
+// runs the target handler in-process, as Lambda would. API Gateway Management API calls
+// (PostToConnection: replies and work nudges to agents' WebSockets) go on to the WebSocket
+// stand-in (`managementUpstream`); the calls are free, the message each delivers is a billed
+// WebSocket message (per 32 KB), booked to the action that sent it.
 
 const TAG_HEADER = 'x-stratus-meter';
 const tags = new AsyncLocalStorage<string>();
@@ -45,9 +48,10 @@ export interface AwsMeterStats {
   readonly actions: Map<string, number>;
   /** Requests that arrived without a tag (a module the bench does not run under withMeterTag). */
   untagged: number;
-  /** API Gateway Management API calls (PostToConnection ...): billed as WebSocket messages by the WebSocket stand-in. */
+  /** API Gateway Management API calls (PostToConnection ...), and the messages (32 KB units) they delivered. */
   managementCalls: number;
   managementBytes: number;
+  managementMessageUnits: number;
 }
 
 type Attrs = Map<string, number>; // attribute name -> size in bytes (name included)
@@ -70,7 +74,9 @@ interface UpdateInput {
 }
 
 export class AwsMeter {
-  readonly stats: AwsMeterStats = { actions: new Map(), untagged: 0, managementCalls: 0, managementBytes: 0 };
+  readonly stats: AwsMeterStats = { actions: new Map(), untagged: 0, managementCalls: 0, managementBytes: 0, managementMessageUnits: 0 };
+  /** Where Management API calls go (the WebSocket stand-in's management origin); unset: to `upstream`. */
+  managementUpstream: string | undefined;
   /** The last image of each item the meter saw, so a write is billed on the larger of before and after. */
   private readonly images = new Map<string, Attrs>();
   private server: http.Server | undefined;
@@ -117,7 +123,8 @@ export class AwsMeter {
       }
       const headers: http.OutgoingHttpHeaders = { ...req.headers };
       delete headers[TAG_HEADER];
-      const up = await this.forward(req.method ?? 'GET', path, headers, body);
+      const management = path.includes('/@connections/');
+      const up = await this.forward(req.method ?? 'GET', path, headers, body, management ? this.managementUpstream : undefined);
       res.writeHead(up.status, up.headers).end(up.body);
       this.book(tag, String(req.headers['x-amz-target'] ?? ''), path, body, up.status, up.headers, up.body);
     } catch (e) {
@@ -126,8 +133,8 @@ export class AwsMeter {
     }
   }
 
-  private forward(method: string, path: string, headers: http.OutgoingHttpHeaders, body: Buffer): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
-    const target = new URL(path, this.upstream);
+  private forward(method: string, path: string, headers: http.OutgoingHttpHeaders, body: Buffer, upstream = this.upstream): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
+    const target = new URL(path, upstream);
     return new Promise((ok, fail) => {
       const r = http.request(target, { method, headers: { ...headers, host: target.host }, agent: this.agent }, (res) => {
         const parts: Buffer[] = [];
@@ -145,10 +152,16 @@ export class AwsMeter {
   }
 
   private book(tag: string, target: string, path: string, reqBody: Buffer, status: number, resHeaders: http.IncomingHttpHeaders, resBody: Buffer): void {
-    if (path.startsWith('/@connections/')) {
+    if (path.includes('/@connections/')) {
       this.stats.managementCalls++;
-      this.stats.managementBytes += reqBody.length;
       this.count('apigatewaymanagementapi');
+      // Only a PostToConnection that reached a connection delivered a message (410: gone).
+      if (status >= 200 && status < 300 && reqBody.length > 0) {
+        const units = webSocketMessageUnits(reqBody.length);
+        this.stats.managementBytes += reqBody.length;
+        this.stats.managementMessageUnits += units;
+        this.ledger.add(tag, { webSocketMessages: units });
+      }
       return;
     }
     const [service, action] = target.split('.');

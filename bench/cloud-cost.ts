@@ -4,7 +4,8 @@ import { SchedulerDriver } from '../src/sdk/driver.js';
 import { mesosResources } from '../src/sdk/resources.js';
 import type { Offer, TaskInfo } from '../src/sdk/types.js';
 import { waitUntil } from '../test/support/wait.js';
-import { CloudRegion, TICK_PERIOD_MS, TICK_TIMEOUT_MS } from './cloud-region.js';
+import { DEFAULT_WORK_SAFETY_INTERVAL_MS } from '../src/agent/work-loop.js';
+import { CloudRegion, CONNECTION_TAG, TICK_PERIOD_MS, TICK_TIMEOUT_MS } from './cloud-region.js';
 import {
   addUnits,
   costOf,
@@ -19,12 +20,19 @@ import {
 } from './cloud-units.js';
 import { percentile, type BenchSuite, type BenchTable, type Cell } from './report.js';
 import { SimAgent } from './sim-agent.js';
+import { SocketAgentTransport } from './sim-agent-socket.js';
 
 // The cloud-cost meter (issue 13 item 4): a region run the cloud way (bench/cloud-region.ts),
 // agents and frameworks as a deployed region has them, every billable unit counted at the
 // client. (a) Idle: sample a short window of the real periodic actions of a few agents and
 // frameworks (heartbeats, long-poll cycles, the leader tick), book each action's units, and
 // scale to an hour and a month for N agents; (b) short tasks end to end, $ per million tasks.
+// Socket agents' periodic actions are minutes apart (a ping every 4 minutes, a safety work
+// poll every 10, a reconnect at API Gateway's 2-hour limit): the sample runs them compressed,
+// books each action's units per occurrence, and scales by its real rate per hour.
+
+/** API Gateway closes a WebSocket connection after 2 hours: the agent reconnects and registers again. */
+export const SOCKET_RECONNECTS_PER_HOUR = 0.5;
 
 export type AgentTransport = 'long-poll' | 'websocket';
 /** long-poll: GET /api/v1/scheduler/events on the HTTP API; recordio-stream: SUBSCRIBE's RecordIO stream on the REST API with response streaming. */
@@ -45,7 +53,7 @@ export const WEBSOCKET_AGENTS: CostMode = { name: 'WebSocket agents + RecordIO-s
 
 /** Why a transport cannot be metered in this build (undefined: it can). */
 export function unavailable(mode: CostMode): string | undefined {
-  if (mode.agents === 'websocket' || mode.frameworks === 'websocket') return 'the meter has no simulated agent on the WebSocket protocol yet (agent-socket\'s stand-in, test/support/api-gateway/websocket-api.ts, and its stats are to be wired in here)';
+  if (mode.frameworks === 'websocket') return 'frameworks have no WebSocket channel in this build';
   return undefined;
 }
 
@@ -69,6 +77,9 @@ export interface CloudCostOptions {
   /** Each scheduled tick's lead (default as deployed: 55 s of every minute); the hour is scaled to the deployed schedule anyway. */
   readonly tickLeadMs?: number;
   readonly tickPeriodMs?: number;
+  /** Socket agents' ping and safety work poll while sampling (compressed; scaled back to the real 4 and 10 minutes). */
+  readonly socketPingMs?: number;
+  readonly socketSafetyPollMs?: number;
   readonly progress?: (message: string) => void;
 }
 
@@ -80,6 +91,9 @@ export interface ActionSample {
   readonly units: Units;
   /** Mean concurrent executions of this action during the window. */
   readonly concurrency: number;
+  /** Occurrences per actor-hour (as deployed), and the units of an actor-hour. */
+  readonly perActorHour: number;
+  readonly hourUnits: Units;
 }
 
 export interface IdleResult {
@@ -115,6 +129,8 @@ export interface TaskRunResult {
   /** ACCEPT answered -> the launch in the agent's hands, ms. */
   readonly launchToAgentP50Ms: number;
   readonly launchToAgentP99Ms: number;
+  /** ACCEPT sent -> the launch in the agent's hands, ms (an upper bound: the ACCEPT's own handling included). */
+  readonly acceptSentToAgentP50Ms: number;
 }
 
 export interface ModeResult {
@@ -130,6 +146,8 @@ export interface CloudCostResult {
   readonly restStreaming: { readonly requests: number; readonly invocations: number; readonly ledgerRequests: number };
   /** Consistency checks: the HTTP API stand-in's own counts beside the ledger's. */
   readonly httpApi: { readonly requests: number; readonly invocations: number; readonly ledgerRequests: number; readonly ledgerApiInvocations: number; readonly timeouts: number };
+  /** The WebSocket stand-in's own counts beside the ledger's. */
+  readonly webSocket: { readonly messageUnits: number; readonly ledgerMessages: number; readonly invocations: number; readonly ledgerInvocations: number; readonly connectionMinutes: number; readonly ledgerConnectionMinutes: number; readonly managementCalls: number };
   readonly untaggedAwsRequests: number;
   /** Tick invocations started, throttled (reserved concurrency 1) and failed. */
   readonly tick: { readonly invocations: number; readonly throttled: number; readonly errors: readonly string[] };
@@ -138,7 +156,7 @@ export interface CloudCostResult {
 }
 
 const TERMINAL = new Set(['TASK_FINISHED', 'TASK_FAILED', 'TASK_KILLED', 'TASK_LOST', 'TASK_ERROR', 'TASK_DROPPED', 'TASK_GONE', 'TASK_GONE_BY_OPERATOR', 'TASK_UNREACHABLE']);
-const AGENT_TAG = /^api:agent /;
+const AGENT_TAG = /^(api|agent-socket):agent /;
 const FRAMEWORK_TAG = /^(api|scheduler-stream):(framework |scheduler )/;
 const LEADER_TAG = /^tick:/;
 
@@ -158,6 +176,7 @@ class BenchFramework {
   readonly finishedIds = new Set<string>();
   readonly endedIds = new Set<string>();
   readonly acceptedAt = new Map<string, number>();
+  readonly acceptSentAt = new Map<string, number>();
 
   constructor(
     region: CloudRegion,
@@ -213,9 +232,13 @@ class BenchFramework {
         return { name: id, task_id: { value: id }, agent_id: { value: o.agentId }, resources: mesosResources({ cpus: this.taskCpus, mem: 32 }), command: { shell: true, value: 'true' } };
       });
       try {
+        const sent = performance.now();
         await this.driver.launch([o.id], infos, { refuse_seconds: 1 });
         const at = performance.now();
-        for (const t of infos) this.acceptedAt.set(`${this.driver.frameworkId}/${t.task_id.value}`, at);
+        for (const t of infos) {
+          this.acceptedAt.set(`${this.driver.frameworkId}/${t.task_id.value}`, at);
+          this.acceptSentAt.set(`${this.driver.frameworkId}/${t.task_id.value}`, sent);
+        }
       } catch {
         this.toLaunch += fit; // the offer was gone (rescinded, or taken by a later round): the next offer carries them
       }
@@ -245,18 +268,60 @@ async function withinWindow(region: CloudRegion, windowMs: number): Promise<{ di
   return { diff, concurrency: conc, seconds };
 }
 
-async function idlePhase(region: CloudRegion, agents: readonly SimAgent[], frameworks: readonly BenchFramework[], o: CloudCostOptions): Promise<IdleResult> {
-  const polls = (): number => region.ledger.total((t) => t === 'api:agent work poll').lambdaInvocations;
-  // Steady state: every agent and framework past its first full cycle after the frameworks went idle.
-  const p0 = polls();
-  await waitUntil(() => polls() >= p0 + 2 * agents.length, o.timeoutMs ?? 120_000, 'agents to reach steady long-polling', 100);
+/** Socket agents' actions as deployed, per agent-hour: the ping at the master's interval, the safety work poll. */
+function socketRate(tag: string, agents: readonly SimAgent[]): number | undefined {
+  if (tag === 'agent-socket:agent heartbeat') return 3600_000 / (agents[0]?.heartbeatIntervalMs || 240_000);
+  if (tag === 'agent-socket:agent work') return 3600_000 / DEFAULT_WORK_SAFETY_INTERVAL_MS;
+  return undefined;
+}
+
+/** API Gateway's 2-hour limit, played once per agent: the connection closes, the agent reconnects, registers and resynchronises. Units per reconnect. */
+async function reconnectEpisode(region: CloudRegion, agents: readonly SimAgent[], o: CloudCostOptions): Promise<Units> {
+  await region.ws.settled();
+  const before = region.snapshot();
+  const registered = agents.map((a) => a.calls.register);
+  const worked = agents.map((a) => a.calls.work);
+  for (const id of region.ws.connectionIds()) region.ws.forceClose(id);
+  // Registered again, then asked for its work on the new connection (its resync).
+  await waitUntil(() => agents.every((a, i) => a.calls.register > registered[i]! && a.calls.work >= worked[i]! + 2), o.timeoutMs ?? 120_000, 'socket agents to reconnect and resynchronise', 50);
+  await region.ws.settled();
+  const diff = ledgerSince(region.snapshot(), before);
+  return scaleUnits(sumUnits(diff, (t) => t.startsWith('agent-socket:') && t !== CONNECTION_TAG), 1 / agents.length);
+}
+
+async function idlePhase(region: CloudRegion, agents: readonly SimAgent[], frameworks: readonly BenchFramework[], socket: boolean, o: CloudCostOptions): Promise<IdleResult> {
+  if (socket) {
+    // Steady state: every socket agent has pinged once.
+    const h0 = agents.map((a) => a.calls.heartbeat);
+    await waitUntil(() => agents.every((a, i) => a.calls.heartbeat > h0[i]!), o.timeoutMs ?? 120_000, 'socket agents to ping', 50);
+  } else {
+    const polls = (): number => region.ledger.total((t) => t === 'api:agent work poll').lambdaInvocations;
+    // Steady state: every agent and framework past its first full cycle after the frameworks went idle.
+    const p0 = polls();
+    await waitUntil(() => polls() >= p0 + 2 * agents.length, o.timeoutMs ?? 120_000, 'agents to reach steady long-polling', 100);
+  }
   o.progress?.(`idle: sampling ${o.windowMs / 1000} s`);
   const w = await withinWindow(region, o.windowMs);
+  const actorCount = { agent: agents.length, framework: frameworks.length, leader: 1, other: 1 } as const;
   const actions: ActionSample[] = [...w.diff]
-    .filter(([, u]) => u.lambdaInvocations > 0 || u.lambdaSeconds > 0 || u.dynamoRequests > 0)
-    .map(([tag, units]) => ({ tag, actor: actorOf(tag), count: units.lambdaInvocations, units, concurrency: w.concurrency.get(tag) ?? 0 }));
-  const perHour = (actor: ActionSample['actor'], actors: number): Units => scaleUnits(sumUnits(new Map(actions.filter((a) => a.actor === actor).map((a) => [a.tag, a.units]))), 3600 / w.seconds / actors);
-  const conc = (actor: ActionSample['actor'], actors: number): number => actions.filter((a) => a.actor === actor).reduce((n, a) => n + a.concurrency, 0) / actors;
+    .filter(([, u]) => u.lambdaInvocations > 0 || u.lambdaSeconds > 0 || u.dynamoRequests > 0 || u.webSocketConnectionMinutes > 0)
+    .map(([tag, units]) => {
+      const actor = actorOf(tag) === 'other' && tag === CONNECTION_TAG ? 'agent' : actorOf(tag);
+      const count = units.lambdaInvocations;
+      const rate = socket && count > 0 ? socketRate(tag, agents) : undefined;
+      // A compressed socket action: per occurrence × its real rate; the rest: the window scaled to an hour.
+      const perActorHour = rate ?? (count * 3600) / w.seconds / actorCount[actor];
+      const hourUnits = rate !== undefined ? scaleUnits(units, rate / count) : scaleUnits(units, 3600 / w.seconds / actorCount[actor]);
+      return { tag, actor, count, units, concurrency: w.concurrency.get(tag) ?? 0, perActorHour, hourUnits };
+    });
+  if (socket) {
+    o.progress?.('idle: a reconnect at the 2-hour limit, once per agent');
+    const per = await reconnectEpisode(region, agents, o);
+    actions.push({ tag: 'agent-socket:reconnect at the 2-hour limit ($disconnect, $connect, register, resync)', actor: 'agent', count: agents.length, units: scaleUnits(per, agents.length), concurrency: 0, perActorHour: SOCKET_RECONNECTS_PER_HOUR, hourUnits: scaleUnits(per, SOCKET_RECONNECTS_PER_HOUR) });
+  }
+  const perHour = (actor: ActionSample['actor']): Units => sumUnits(new Map(actions.filter((a) => a.actor === actor).map((a) => [a.tag, a.hourUnits])));
+  // Sampled concurrency holds for long-polls and streams; compressed socket actions hold what their hourly Lambda time says.
+  const conc = (actor: ActionSample['actor'], actors: number): number => (socket && actor === 'agent' ? perHour('agent').lambdaSeconds / 3600 : actions.filter((a) => a.actor === actor).reduce((n, a) => n + a.concurrency, 0) / actors);
   // The leader: measured while it led; a deployed tick leads (timeout − 5 s) of every scheduled minute.
   const tick = sumUnits(new Map(actions.filter((a) => a.actor === 'leader').map((a) => [a.tag, a.units])));
   const ledPerHour = ((TICK_TIMEOUT_MS - 5_000) / 1000) * (3600_000 / TICK_PERIOD_MS);
@@ -267,8 +332,8 @@ async function idlePhase(region: CloudRegion, agents: readonly SimAgent[], frame
     sampleAgents: agents.length,
     sampleFrameworks: frameworks.length,
     actions,
-    agentHour: perHour('agent', agents.length),
-    frameworkHour: perHour('framework', frameworks.length),
+    agentHour: perHour('agent'),
+    frameworkHour: perHour('framework'),
     leaderHour,
     agentConcurrency: conc('agent', agents.length),
     frameworkConcurrency: conc('framework', frameworks.length),
@@ -292,9 +357,12 @@ async function taskPhase(region: CloudRegion, agents: readonly SimAgent[], idle:
     const background = addUnits(addUnits(scaleUnits(idle.agentHour, agents.length), scaleUnits(idle.frameworkHour, idleFrameworks)), idle.leaderHour);
     const netUnits = addUnits({ ...units }, scaleUnits(background, -seconds / 3600));
     const lat: number[] = [];
+    const latSent: number[] = [];
     for (const a of agents) for (const t of a.tasks.values()) {
       const acc = fw.acceptedAt.get(t.key);
       if (acc !== undefined) lat.push(Math.max(0, t.launchedAt - acc));
+      const sent = fw.acceptSentAt.get(t.key);
+      if (sent !== undefined) latSent.push(Math.max(0, t.launchedAt - sent));
     }
     return {
       tasks: o.tasks,
@@ -307,6 +375,7 @@ async function taskPhase(region: CloudRegion, agents: readonly SimAgent[], idle:
       runningApplied: agents.reduce((n, a) => n + a.runningApplied, 0),
       launchToAgentP50Ms: percentile(lat, 50),
       launchToAgentP99Ms: percentile(lat, 99),
+      acceptSentToAgentP50Ms: percentile(latSent, 50),
     };
   } finally {
     await fw.stop();
@@ -316,7 +385,11 @@ async function taskPhase(region: CloudRegion, agents: readonly SimAgent[], idle:
 async function startAgents(region: CloudRegion, transport: AgentTransport, o: CloudCostOptions): Promise<SimAgent[]> {
   const agents: SimAgent[] = [];
   for (let i = 0; i < o.sampleAgents; i++) {
-    agents.push(new SimAgent(region.url, `cost-${transport}-${i}`, ['a', 'b', 'c'][i % 3]!, o.cpusPerAgent ?? 8, 16_384, { token: region.tokens.agent, waitSeconds: o.pollSeconds ?? 20, autoFinish: true }));
+    const socket =
+      transport === 'websocket'
+        ? { transport: new SocketAgentTransport(region.ws.url, region.tokens.agent), heartbeatIntervalMs: o.socketPingMs ?? 5_000, workSafetyIntervalMs: o.socketSafetyPollMs ?? 8_000 }
+        : {};
+    agents.push(new SimAgent(region.url, `cost-${transport}-${i}`, ['a', 'b', 'c'][i % 3]!, o.cpusPerAgent ?? 8, 16_384, { token: region.tokens.agent, waitSeconds: o.pollSeconds ?? 20, autoFinish: true, ...socket }));
   }
   await Promise.all(agents.map((a) => a.start()));
   return agents;
@@ -342,7 +415,7 @@ async function runMode(region: CloudRegion, mode: CostMode, agents: readonly Sim
     for (let i = 0; i < o.sampleFrameworks; i++) frameworks.push(new BenchFramework(region, `idle-${mode.frameworks}-${i}`, pollSeconds, o.taskCpus, mode.frameworks));
     await Promise.all(frameworks.map((f) => f.start()));
     await Promise.all(frameworks.map((f) => f.idle()));
-    const idle = await idlePhase(region, agents, frameworks, o);
+    const idle = await idlePhase(region, agents, frameworks, mode.agents === 'websocket', o);
     const taskRun = await taskPhase(region, agents, idle, frameworks.length, mode.frameworks, o);
     return { mode, idle, taskRun };
   } finally {
@@ -376,12 +449,24 @@ export async function runCloudCost(o: CloudCostOptions): Promise<CloudCostResult
     } finally {
       await Promise.all(agents.map((a) => a.stop()));
     }
+    await region.ws.settled();
     const api = region.ledger.total((t) => t.startsWith('api:'));
+    const wsStats = region.ws.stats;
+    const ledgerAll = sumUnits(region.snapshot());
     return {
       modes,
       skipped,
       restStreaming: { requests: region.rest.stats.requests, invocations: region.rest.stats.invocations, ledgerRequests: region.ledger.total((t) => t.startsWith('scheduler-stream:')).restApiRequests },
       httpApi: { requests: region.http.stats.requests, invocations: region.http.stats.invocations, ledgerRequests: api.httpApiRequests, ledgerApiInvocations: api.lambdaInvocations, timeouts: region.http.stats.timeouts },
+      webSocket: {
+        messageUnits: wsStats.messageUnitsIn + wsStats.messageUnitsOut,
+        ledgerMessages: ledgerAll.webSocketMessages,
+        invocations: wsStats.invocations,
+        ledgerInvocations: region.ledger.total((t) => t.startsWith('agent-socket:')).lambdaInvocations,
+        connectionMinutes: wsStats.connectionMs / 60_000,
+        ledgerConnectionMinutes: ledgerAll.webSocketConnectionMinutes,
+        managementCalls: wsStats.managementCalls,
+      },
       untaggedAwsRequests: region.proxyStats.untagged,
       tick: { invocations: region.tickInvocations, throttled: region.tickThrottled, errors: region.tickErrors },
       awsActions: Object.fromEntries(region.proxyStats.actions),
@@ -430,18 +515,19 @@ export function cloudCostTables(r: CloudCostResult): BenchTable[] {
       // The tick is one long invocation: its units are given per second it led.
       const per = a.actor === 'leader' ? (a.units.lambdaSeconds > 0 ? 1 / a.units.lambdaSeconds : 0) : a.count > 0 ? 1 / a.count : 0;
       const actors = actorCount[a.actor];
-      const hourPerActor = a.actor === 'leader' ? m.idle.leaderHour : scaleUnits(a.units, 3600 / i.windowSeconds / actors);
+      const hourPerActor = a.actor === 'leader' ? m.idle.leaderHour : a.hourUnits;
       actionRows.push({
         mode: m.mode.name,
         action: a.actor === 'leader' ? `${a.tag} (per second led)` : a.tag,
         actor: a.actor,
         'in window': a.count,
-        '/actor-hour': a.actor === 'leader' ? hourPerActor.lambdaInvocations : (a.count * 3600) / i.windowSeconds / actors,
+        '/actor-hour': a.actor === 'leader' ? hourPerActor.lambdaInvocations : a.tag === CONNECTION_TAG ? `${(a.hourUnits.webSocketConnectionMinutes).toFixed(0)} conn-min` : a.perActorHour,
         'Lambda s each': a.units.lambdaSeconds * per,
         'GB-s each': a.units.lambdaGbSeconds * per,
         'RRU each': a.units.dynamoRru * per,
         'WRU each': a.units.dynamoWru * per,
         'DynamoDB req each': a.units.dynamoRequests * per,
+        'WS msgs each': a.units.webSocketMessages * per,
         'concurrent/actor': a.actor === 'leader' ? i.leaderConcurrency : a.concurrency / actors,
         '$/actor-month': a.actor === 'leader' ? leaderMonthPart(a, m) : dollars(month(hourPerActor)),
       });
@@ -462,9 +548,11 @@ export function cloudCostTables(r: CloudCostResult): BenchTable[] {
       '$/M tasks': (c.total / t.tasks) * 1e6,
       'Lambda $/M': (c.lambda / t.tasks) * 1e6,
       'API GW $/M': (c.apiGateway / t.tasks) * 1e6,
+      'WS msgs/task': t.units.webSocketMessages / t.tasks,
       'DynamoDB $/M': (c.dynamo / t.tasks) * 1e6,
       '$/M tasks net of idle': (net.total / t.tasks) * 1e6,
       'launch→agent p50 ms': t.launchToAgentP50Ms,
+      'ACCEPT sent→agent p50 ms': t.acceptSentToAgentP50Ms,
       'target p50 ≤ 100 ms': t.launchToAgentP50Ms <= 100 ? 'met' : 'MISSED',
       'RUNNING applied': t.runningApplied,
       'launches re-delivered': t.launchesDeliveredAgain,
@@ -488,12 +576,14 @@ export function cloudCostTables(r: CloudCostResult): BenchTable[] {
     'Region: the Lambda entry points (api-handler, leader-tick) called in-process with the events AWS sends (HTTP API payload 2.0 through test/support/api-gateway/http-api.ts, EventBridge and the API handler\'s Invoke trigger for the tick; reserved concurrency 1), DynamoDB on moto through a metering proxy; memory as cdk/lib configures it (API 1,024 MB, tick 1,024 MB).',
     'Units at the client: Lambda GB-s = measured duration × configured memory, invocations; HTTP API requests; DynamoDB RRU/WRU from item sizes (GetItem and table Queries strongly consistent, GSI Queries eventually; writes billed on the larger of the last-seen and the written image; transactions twice); SQS per 64 KB chunk.',
     'RecordIO-streaming frameworks: the Stratus SDK driver in stream mode against the REST API stand-in (test/support/api-gateway/rest-streaming.ts) and the scheduler-stream-handler entry point (128 MB); a stream holds one execution while open and re-reads the log head every second. REST streaming is billed per request (REST $3.50/M); the bytes streamed stay far below the 10 MB per response after which streaming is charged extra.',
+    `WebSocket agents: the simulated agent over the real agent's socket client (src/agent/master-socket.ts) against the WebSocket stand-in (test/support/api-gateway/websocket-api.ts) running the agent-socket-handler entry point (256 MB): its calls are frames, its work is asked for when the master nudges (PostToConnection from whichever function changed it: API, agent socket, leader). Sampled with the ping every ${(o.socketPingMs ?? 5_000) / 1000} s and the safety work poll every ${(o.socketSafetyPollMs ?? 8_000) / 1000} s, each action's units booked per occurrence and scaled to the real rates (ping every 4 min = 15/h, safety poll every 10 min = 6/h); a reconnect at API Gateway's 2-hour limit played once per agent (0.5/h); connection-minutes as held (60/h). WebSocket messages: every frame in and every PostToConnection message out, per 32 KB; Management API calls themselves are free. The API and agent socket functions share one in-process master here (separate containers in AWS).`,
+    'Leader: metered as the scheduled tick (leader-tick, 55 s of every minute at 1,024 MB, plus the API handler\'s Invoke trigger). A deployed region\'s leader is now the reactor (leader-reactor: the table\'s stream and an SQS timer queue, no schedule); the meter does not run it yet (it needs a stand-in for Lambda\'s stream event source mapping with the CDK\'s filter patterns and for the SQS poller), so "leader $/month" is the tick\'s, an upper bound for the reactor\'s.',
     'No peers configured, so no gossip rounds (SQS) and no gossip receiver invocations.',
     ...r.skipped.map((x) => `Not metered: ${x.mode.name}: ${x.why}.`),
   ];
   return [
     { title: 'Idle region: $/month at list prices (long-poll = today\'s design)', columns: ['mode', 'agents', 'frameworks', '$/idle agent-month', '$/idle framework-month', 'leader $/month', 'region $/month', 'concurrent executions idle', 'vs Mesos control plane', 'target ≤ $60 (1,000 + 5)'], rows: idleRows, notes },
-    { title: 'Idle actions sampled (units per action, scaled per actor)', columns: ['mode', 'action', 'actor', 'in window', '/actor-hour', 'Lambda s each', 'GB-s each', 'RRU each', 'WRU each', 'DynamoDB req each', 'concurrent/actor', '$/actor-month'], rows: actionRows },
+    { title: 'Idle actions sampled (units per action, scaled per actor)', columns: ['mode', 'action', 'actor', 'in window', '/actor-hour', 'Lambda s each', 'GB-s each', 'RRU each', 'WRU each', 'DynamoDB req each', 'WS msgs each', 'concurrent/actor', '$/actor-month'], rows: actionRows },
     {
       title: `${o.tasks} short tasks end to end: $ per million tasks`,
       columns: Object.keys(taskRows[0] ?? {}),
@@ -538,6 +628,9 @@ export const cloudCostSuite: BenchSuite = {
         { check: 'integration timeouts (29 s)', value: r.httpApi.timeouts },
         { check: 'REST-streaming requests (stand-in / ledger)', value: `${r.restStreaming.requests} / ${r.restStreaming.ledgerRequests}` },
         { check: 'AWS requests without an action tag', value: r.untaggedAwsRequests },
+        { check: 'WebSocket message units in+out (stand-in / ledger)', value: `${r.webSocket.messageUnits} / ${r.webSocket.ledgerMessages}` },
+        { check: 'agent socket invocations (stand-in / ledger)', value: `${r.webSocket.invocations} / ${r.webSocket.ledgerInvocations}` },
+        { check: 'WebSocket connection-minutes (stand-in / ledger)', value: `${r.webSocket.connectionMinutes.toFixed(2)} / ${r.webSocket.ledgerConnectionMinutes.toFixed(2)}` },
         { check: 'tick invocations / throttled / failed', value: `${r.tick.invocations} / ${r.tick.throttled} / ${r.tick.errors.length}${r.tick.errors.length ? ` (${[...new Set(r.tick.errors)].slice(0, 3).join('; ')})` : ''}` },
         { check: 'AWS requests by action', value: Object.entries(r.awsActions).map(([k, v]) => `${k} ${v}`).join(', ') },
       ],

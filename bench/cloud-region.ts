@@ -7,14 +7,20 @@ import { DynamoDbItemStore } from '../src/state/dynamodb-item-store.js';
 import { startHttpApi, type HttpApi } from '../test/support/api-gateway/http-api.js';
 import { RestStreamingApi } from '../test/support/api-gateway/rest-streaming.js';
 import type { StreamingHandler } from '../src/master-lambda/lambda/scheduler-stream-handler.js';
+import type { ApiGatewayWebSocketEvent } from '../src/master-lambda/lambda/agent-socket-handler.js';
+import { WebSocketApiStandIn } from '../test/support/api-gateway/websocket-api.js';
 import { AwsMeter, withMeterTag } from './aws-meter.js';
-import { gbSeconds, LAMBDA_MEMORY_MB, UnitLedger, type Units } from './cloud-units.js';
+import { gbSeconds, LAMBDA_MEMORY_MB, UnitLedger, webSocketMessageUnits, type Units } from './cloud-units.js';
 
 // A region run the cloud way for the cost meter: the Lambda entry points the CDK bundles,
 // called in-process with the events AWS would send (API Gateway HTTP API payload 2.0 through
 // the stand-in, the leader tick as EventBridge and the API handler's trigger invoke it), their
 // AWS clients pointed at moto through the meter proxy. Every invocation runs under a meter tag
 // "function:action", so the ledger holds each action's Lambda time, requests and table units.
+// Agents on the WebSocket API reach the agent socket function through the WebSocket stand-in
+// (test/support/api-gateway/websocket-api.ts); every function that changes an agent's work
+// pushes through the Management API (STRATUS_AGENT_SOCKET_ENDPOINT), which the meter proxy
+// passes on to the stand-in, booking the message to the sender's action.
 
 export type LambdaFunction = keyof typeof LAMBDA_MEMORY_MB;
 
@@ -62,6 +68,21 @@ export function restAction(event: unknown): string {
   return action === 'scheduler SUBSCRIBE' ? 'framework event stream (SUBSCRIBE)' : action;
 }
 
+/** The action an agent WebSocket event is: $connect, $disconnect, or the frame's call ("agent heartbeat", ...). */
+export function socketAction(event: ApiGatewayWebSocketEvent): string {
+  const route = event.requestContext.routeKey;
+  if (route !== '$default') return `agent ${route}`;
+  try {
+    const action = (JSON.parse(event.body ?? '') as { action?: unknown }).action;
+    return typeof action === 'string' && /^[a-z]{1,16}$/.test(action) ? `agent ${action}` : 'agent frame';
+  } catch {
+    return 'agent frame';
+  }
+}
+
+/** The ledger tag connection-minutes are booked to. */
+export const CONNECTION_TAG = 'agent-socket:agent connection';
+
 export class CloudRegion {
   readonly ledger = new UnitLedger();
   readonly tokens: RegionTokens = { agent: randomBytes(16).toString('hex'), framework: randomBytes(16).toString('hex'), operator: randomBytes(16).toString('hex') };
@@ -71,6 +92,9 @@ export class CloudRegion {
   http!: HttpApi;
   /** The scheduler routes on a REST API with response streaming (Mesos clients follow SUBSCRIBE's RecordIO stream). */
   rest!: RestStreamingApi;
+  /** The agents' WebSocket API (stage `agents`) in front of the agent socket function. */
+  ws!: WebSocketApiStandIn;
+  private bookedConnectionMs = 0;
   private store!: DynamoDbItemStore;
   private tickRunning: Promise<unknown> | undefined;
   private schedule: NodeJS.Timeout | undefined;
@@ -80,6 +104,7 @@ export class CloudRegion {
   readonly tickErrors: string[] = [];
   tickInvocations = 0;
   private apiHandler!: (e: ApiGatewayV2Event) => Promise<ApiGatewayV2Result>;
+  private socketHandler!: (e: ApiGatewayWebSocketEvent) => Promise<{ statusCode: number }>;
   private tickHandler!: (e: unknown, c?: { getRemainingTimeInMillis(): number }) => Promise<{ rounds: number; leader: boolean }>;
 
   /**
@@ -96,12 +121,23 @@ export class CloudRegion {
     this.store = new DynamoDbItemStore({ tableName: this.tableName }); // straight to moto: creating the table is not the region's bill
     await this.store.ensureTable();
     this.meter = await new AwsMeter(this.ledger, this.upstream, (fn, payload, type) => this.invoke(fn, payload, type)).start();
+    this.ws = await WebSocketApiStandIn.start({
+      handler: (event) => {
+        // A message in is billed per 32 KB; $connect and $disconnect are not messages.
+        const inUnits = event.requestContext.routeKey === '$default' ? webSocketMessageUnits(Buffer.byteLength(event.body ?? '')) : 0;
+        return this.metered('agent-socket', socketAction(event), () => this.socketHandler(event), { webSocketMessages: inUnits });
+      },
+    });
+    const management = new URL(this.ws.managementEndpoint);
+    this.meter.managementUpstream = management.origin;
     // The environment the stack gives the functions (cdk/lib/region-stack.ts), credentials inline instead of the secret.
     Object.assign(process.env, {
       AWS_ENDPOINT_URL: this.meter.url,
       STRATUS_TABLE: this.tableName,
       STRATUS_REGION: process.env.AWS_REGION ?? 'us-east-1',
       STRATUS_TICK_FUNCTION: TICK_FUNCTION_NAME,
+      // Management API calls through the meter (the path keeps the stage), on to the stand-in.
+      STRATUS_AGENT_SOCKET_ENDPOINT: `${this.meter.url}${management.pathname}`,
       STRATUS_CREDENTIALS: JSON.stringify({
         principals: [
           { name: 'bench-agent', kind: 'agent', token_hash: hashToken(this.tokens.agent) },
@@ -118,6 +154,7 @@ export class CloudRegion {
     const api = await import('../src/master-lambda/lambda/api-handler.js');
     const tick = await import('../src/master-lambda/lambda/leader-tick.js');
     const stream = await import('../src/master-lambda/lambda/scheduler-stream-handler.js');
+    this.socketHandler = (await import('../src/master-lambda/lambda/agent-socket-handler.js')).handler;
     this.apiHandler = api.handler;
     this.tickHandler = tick.handler;
     const streamHandler: StreamingHandler = stream.schedulerStreamHandler;
@@ -162,9 +199,12 @@ export class CloudRegion {
     for (const r of this.running) this.accrueOne(r, now);
   }
 
-  /** The ledger now, running invocations' time included. */
+  /** The ledger now, running invocations' time and open connections' minutes included. */
   snapshot(): Map<string, Units> {
     this.accrue();
+    const ms = this.ws.stats.connectionMs;
+    this.ledger.add(CONNECTION_TAG, { webSocketConnectionMinutes: (ms - this.bookedConnectionMs) / 60_000 });
+    this.bookedConnectionMs = ms;
     return this.ledger.snapshot();
   }
 
@@ -220,6 +260,7 @@ export class CloudRegion {
     // A running tick is not waited for (it may lead for most of a minute): with the proxy gone its next request fails and it ends.
     await this.http?.close();
     await this.rest?.close();
+    await this.ws?.close();
     await this.meter?.stop();
     await this.store?.client.send(new DeleteTableCommand({ TableName: this.tableName })).catch(() => undefined);
     for (const k of Object.keys(process.env)) if (!(k in this.savedEnv)) delete process.env[k];

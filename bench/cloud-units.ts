@@ -25,7 +25,7 @@ export const MESOS_CONTROL_PLANE = { instances: 6, instanceType: 'm5.large', dol
 export const HOURS_PER_MONTH = 730;
 
 /** Memory configured per Lambda function in cdk/lib (region-stack.ts, leader-tick.ts, gossip-receiver.ts, scheduler-stream-api.ts); a unit test keeps them equal. */
-export const LAMBDA_MEMORY_MB = { api: 1024, tick: 1024, 'gossip-receiver': 512, 'scheduler-stream': 128 } as const satisfies Record<string, number>;
+export const LAMBDA_MEMORY_MB = { api: 1024, tick: 1024, 'gossip-receiver': 512, 'scheduler-stream': 128, 'agent-socket': 256 } as const satisfies Record<string, number>;
 export const mesosControlPlaneMonthly = (): number => MESOS_CONTROL_PLANE.instances * MESOS_CONTROL_PLANE.dollarsPerHour * HOURS_PER_MONTH;
 
 export const PRICE_LABELS: readonly { readonly item: string; readonly price: string }[] = [

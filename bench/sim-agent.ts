@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { sleep } from '../src/core/sleep.js';
+import { DEFAULT_WORK_SAFETY_INTERVAL_MS } from '../src/agent/work-loop.js';
 
 // A simulated agent for the master-throughput benchmark: it speaks the master's agent HTTP API
 // as the agent daemon does (register, 20 s work long-polls with since_version and confirmed
@@ -10,6 +11,9 @@ import { sleep } from '../src/core/sleep.js';
 // timestamps what the master committed, so the benchmark needs no extra reads of the store.
 // (The real Agent builds its containerizers itself and runs an HTTP endpoint and work dirs:
 // a thousand of them in one process would measure the agent, not the master.)
+// Two transports: the agent HTTP API (work long-polled), or the agent socket
+// (sim-agent-socket.ts: the calls as frames, work asked for when the master nudges, a ping --
+// the heartbeat call -- at the master's heartbeat_interval_seconds, 4 minutes on a socket).
 
 export interface SimTask {
   readonly key: string; // framework/task
@@ -37,6 +41,36 @@ interface Pending {
 const TERMINAL = new Set(['TASK_FINISHED', 'TASK_FAILED', 'TASK_KILLED']);
 const RESEND_MS = 10_000;
 
+export type SimAgentCall = 'register' | 'heartbeat' | 'work' | 'status';
+
+/** How the agent's calls reach the master: each answered with the HTTP status and body it would have over HTTP. */
+export interface SimAgentTransport {
+  call(action: SimAgentCall, agentId: string | undefined, body: unknown): Promise<{ status: number; json: Record<string, unknown> }>;
+  /** A transport that pushes work nudges: the version announced, or undefined after a reconnect. */
+  onWork?(listener: (version: number | undefined) => void): void;
+  close(): void;
+}
+
+/** The agent HTTP API. */
+export class HttpAgentTransport implements SimAgentTransport {
+  private readonly abort = new AbortController();
+  constructor(
+    private readonly master: string,
+    private readonly token: string | undefined,
+  ) {}
+
+  async call(action: SimAgentCall, agentId: string | undefined, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+    const path = action === 'register' ? '/api/v1/agents/register' : `/api/v1/agents/${agentId}/${action}`;
+    const res = await fetch(`${this.master}${path}`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...(this.token ? { Authorization: `Bearer ${this.token}` } : {}) }, body: JSON.stringify(body), signal: this.abort.signal });
+    const text = await res.text();
+    return { status: res.status, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+  }
+
+  close(): void {
+    this.abort.abort();
+  }
+}
+
 export interface SimAgentOptions {
   /** The agent token (a deployed region always authenticates). */
   readonly token?: string;
@@ -44,6 +78,12 @@ export interface SimAgentOptions {
   readonly waitSeconds?: number;
   /** Short tasks: each ends TASK_FINISHED as soon as its RUNNING is acknowledged. */
   readonly autoFinish?: boolean;
+  /** Another transport than the HTTP API at `master` (the agent socket). */
+  readonly transport?: SimAgentTransport;
+  /** Heartbeat (socket: ping) period instead of the master's heartbeat_interval_seconds (a bench compresses time). */
+  readonly heartbeatIntervalMs?: number;
+  /** Over a pushing transport: ask for work after this long without a nudge (the real agent's safety poll). */
+  readonly workSafetyIntervalMs?: number;
 }
 
 export class SimAgent {
@@ -52,7 +92,11 @@ export class SimAgent {
   /** Shown at the first registration; re-registering under the id needs it (as the agent's work dir keeps it). */
   private secret: string | undefined;
   private running = false;
-  private readonly abort = new AbortController();
+  private readonly transport: SimAgentTransport;
+  /** Pushed nudges: the highest version announced, or 'any' after a reconnect. */
+  private nudged: number | 'any' | undefined;
+  private wake: (() => void) | undefined;
+  private readonly stopped = new AbortController();
   private workVersion: number | undefined;
   private confirmed: { framework_id: string; task_id: string; uuid: string }[] = [];
   private readonly journal = new Map<string, Pending>(); // uuid -> update not yet acknowledged
@@ -65,25 +109,39 @@ export class SimAgent {
   /** RUNNING updates the master applied (one per task if nothing went twice). */
   runningApplied = 0;
   requests = 0;
+  /** Calls made, by kind (the cost meter scales each kind's units by its real rate). */
+  readonly calls: Record<SimAgentCall, number> = { register: 0, heartbeat: 0, work: 0, status: 0 };
+  /** The master's heartbeat_interval_seconds, in ms (socket: the ping interval). */
+  heartbeatIntervalMs = 0;
 
   constructor(
-    private readonly master: string,
+    master: string,
     readonly hostname: string,
     readonly zone: string,
     private readonly cpus: number,
     private readonly mem: number,
     private readonly options: SimAgentOptions = {},
-  ) {}
+  ) {
+    this.transport = options.transport ?? new HttpAgentTransport(master, options.token);
+    this.transport.onWork?.((version) => {
+      if (version === undefined) this.nudged = 'any';
+      else if (this.nudged !== 'any') this.nudged = Math.max(this.nudged ?? -1, version);
+      this.wake?.();
+    });
+  }
 
-  private async post(path: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+  private get pushed(): boolean {
+    return this.transport.onWork !== undefined;
+  }
+
+  private async post(action: SimAgentCall, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
     this.requests++;
-    const res = await fetch(`${this.master}${path}`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...(this.options.token ? { Authorization: `Bearer ${this.options.token}` } : {}) }, body: JSON.stringify(body), signal: this.abort.signal });
-    const text = await res.text();
-    return { status: res.status, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+    this.calls[action]++;
+    return this.transport.call(action, action === 'register' ? undefined : this.agentId, body);
   }
 
   private async register(): Promise<void> {
-    const res = await this.post('/api/v1/agents/register', {
+    const res = await this.post('register', {
       ...(this.agentId ? { agent_id: this.agentId } : {}),
       ...(this.secret ? { agent_secret: this.secret } : {}),
       hostname: this.hostname,
@@ -103,9 +161,10 @@ export class SimAgent {
     this.session = res.json.session as string;
     if (typeof res.json.agent_secret === 'string') this.secret = res.json.agent_secret;
     this.workVersion = undefined;
-    const heartbeat = ((res.json.heartbeat_interval_seconds as number | undefined) ?? 15) * 1000;
+    this.heartbeatIntervalMs = ((res.json.heartbeat_interval_seconds as number | undefined) ?? 15) * 1000;
+    const heartbeat = this.options.heartbeatIntervalMs ?? this.heartbeatIntervalMs;
     if (this.timers.length === 0) {
-      this.timers.push(setInterval(() => void this.post(`/api/v1/agents/${this.agentId}/heartbeat`, { session: this.session }).catch(() => undefined), heartbeat));
+      this.timers.push(setInterval(() => void this.post('heartbeat', { session: this.session }).catch(() => undefined), heartbeat));
       this.timers.push(setInterval(() => void this.send(true), RESEND_MS));
     }
   }
@@ -134,7 +193,8 @@ export class SimAgent {
   async stop(): Promise<void> {
     this.running = false;
     for (const t of this.timers) clearInterval(t);
-    this.abort.abort();
+    this.stopped.abort();
+    this.transport.close();
     await this.sending?.catch(() => undefined);
   }
 
@@ -157,9 +217,9 @@ export class SimAgent {
       try {
         const confirmed = this.confirmed;
         this.confirmed = [];
-        const res = await this.post(`/api/v1/agents/${this.agentId}/work`, {
+        const res = await this.post('work', {
           session: this.session,
-          wait_seconds: this.options.waitSeconds ?? 20,
+          wait_seconds: this.pushed ? 0 : (this.options.waitSeconds ?? 20),
           ...(confirmed.length > 0 && { confirmed_acks: confirmed }),
           ...(this.workVersion !== undefined && { since_version: this.workVersion }),
         });
@@ -190,11 +250,27 @@ export class SimAgent {
           }
         }
         if (w.launch.length > 0 || w.kill.length > 0 || ended) void this.send(false);
+        if (this.pushed) await this.untilNudged();
       } catch {
         if (!this.running) return;
         await sleep(200);
       }
     }
+  }
+
+  /** As the real agent's work loop: a nudge beyond the work applied, acks to confirm, the safety interval, or the stop. */
+  private async untilNudged(): Promise<void> {
+    const due = (): boolean => {
+      const n = this.nudged;
+      return this.confirmed.length > 0 || n === 'any' || (n !== undefined && (this.workVersion === undefined || n > this.workVersion));
+    };
+    if (!due()) {
+      const woken = new AbortController();
+      this.wake = () => due() && woken.abort();
+      await sleep(this.options.workSafetyIntervalMs ?? DEFAULT_WORK_SAFETY_INTERVAL_MS, AbortSignal.any([this.stopped.signal, woken.signal]));
+      this.wake = undefined;
+    }
+    this.nudged = undefined;
   }
 
   private launch(fid: string, tid: string, cpus: number): void {
@@ -235,7 +311,7 @@ export class SimAgent {
     const due = [...this.journal.values()].filter((p) => p.sentAt === 0 || (resend && now - p.sentAt >= RESEND_MS));
     if (due.length === 0) return;
     for (const p of due) p.sentAt = now;
-    const res = await this.post(`/api/v1/agents/${this.agentId}/status`, { session: this.session, updates: due.map(({ sentAt: _s, ...u }) => u) }).catch(() => undefined);
+    const res = await this.post('status', { session: this.session, updates: due.map(({ sentAt: _s, ...u }) => u) }).catch(() => undefined);
     if (res && (res.status === 409 || res.status === 404)) {
       for (const p of due) p.sentAt = 1;
       void this.reregister().catch(() => undefined); // resent under the new session

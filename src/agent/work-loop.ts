@@ -24,6 +24,9 @@ import { newStatusUuid, taskRefOf } from './status-update.js';
 /** Repeated work (a kill still in its grace period, a launch not yet STARTING) is polled for again after this pause. */
 const REPEAT_PAUSE_MS = 250;
 
+/** Over a pushing channel, work is asked for after this long without a nudge (a safety net for a lost nudge). */
+export const DEFAULT_WORK_SAFETY_INTERVAL_MS = 600_000;
+
 export interface WorkLoopOptions {
   readonly client: MasterChannel;
   readonly session: MasterSession;
@@ -173,7 +176,7 @@ export class WorkLoop {
     if (!due()) {
       const woken = new AbortController();
       this.wake = () => due() && woken.abort();
-      await sleep(this.o.workSafetyIntervalMs ?? 600_000, AbortSignal.any([this.o.signal, woken.signal]));
+      await sleep(this.o.workSafetyIntervalMs ?? DEFAULT_WORK_SAFETY_INTERVAL_MS, AbortSignal.any([this.o.signal, woken.signal]));
       this.wake = undefined;
     }
     this.nudged = undefined;

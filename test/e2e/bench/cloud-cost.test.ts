@@ -3,15 +3,15 @@ import { cloudCostTables, LONG_POLL, RECORDIO_FRAMEWORKS, runCloudCost, WEBSOCKE
 import { costOf, HOURS_PER_MONTH, LAMBDA_MEMORY_MB, scaleUnits } from '../../../bench/cloud-units.js';
 import { describeWith } from '../../support/components.js';
 
-// The cloud-cost meter at a tiny size (2 agents, 1 idle framework, 3 s long-polls, 5 tasks), in both metered modes:
-// the Lambda handlers on moto behind the HTTP API stand-in. Its tables have their shape, every
+// The cloud-cost meter at a tiny size (2 agents, 1 idle framework, 3 s long-polls, 5 tasks), in the three metered modes:
+// the Lambda handlers on moto behind the HTTP API, REST-streaming and WebSocket stand-ins. Its tables have their shape, every
 // count it scales is non-zero, and the ledger agrees with the stand-in and with itself.
 
 await describeWith(['aws'], 'cloud-cost benchmark core', () => {
   it('meters an idle region and a short-task run the cloud way', async () => {
     const r = await runCloudCost({ modes: [LONG_POLL, RECORDIO_FRAMEWORKS, WEBSOCKET_AGENTS], sampleAgents: 2, sampleFrameworks: 1, windowMs: 16_000, pollSeconds: 3, sizes: [10, 1000], frameworks: 5, tasks: 5, timeoutMs: 150_000 });
-    expect(r.modes.map((x) => x.mode)).toEqual([LONG_POLL, RECORDIO_FRAMEWORKS]);
-    expect(r.skipped.map((x) => x.mode)).toEqual([WEBSOCKET_AGENTS]);
+    expect(r.modes.map((x) => x.mode)).toEqual([LONG_POLL, RECORDIO_FRAMEWORKS, WEBSOCKET_AGENTS]);
+    expect(r.skipped).toEqual([]);
     const m = r.modes[0]!;
     const idle = m.idle;
 
@@ -68,18 +68,49 @@ await describeWith(['aws'], 'cloud-cost benchmark core', () => {
     expect(streamedMonth).toBeLessThan(costOf(scaleUnits(idle.frameworkHour, HOURS_PER_MONTH)).total / 3);
     expect(streamed.taskRun.finished + streamed.taskRun.endedOtherwise).toBe(5);
 
+    // WebSocket agents: pings and safety polls as frames to the 256 MB agent socket function, work pushed.
+    const ws = r.modes[2]!;
+    const wsTags = ws.idle.actions.map((a) => a.tag);
+    expect(wsTags).toContain('agent-socket:agent heartbeat');
+    expect(wsTags).toContain('agent-socket:agent work');
+    expect(wsTags).toContain('agent-socket:agent connection');
+    expect(wsTags.some((t) => t.startsWith('agent-socket:reconnect'))).toBe(true);
+    expect(wsTags.some((t) => t.startsWith('api:agent '))).toBe(false); // nothing long-polls
+    const ping = ws.idle.actions.find((a) => a.tag === 'agent-socket:agent heartbeat')!;
+    expect(ping.count).toBeGreaterThan(0);
+    expect(ping.perActorHour).toBe(15); // every 4 minutes, as the master tells a socket agent
+    // The frame in, its reply out (a reply may fall just outside the window: one per agent at either edge).
+    expect(Math.abs(ping.units.webSocketMessages - 2 * ping.count)).toBeLessThanOrEqual(2);
+    expect(ping.units.lambdaGbSeconds).toBeCloseTo(ping.units.lambdaSeconds / 4, 2); // 256 MB
+    expect(ws.idle.agentHour.webSocketConnectionMinutes).toBeGreaterThan(50);
+    expect(ws.idle.agentHour.webSocketConnectionMinutes).toBeLessThan(70);
+    expect(ws.idle.agentHour.webSocketMessages).toBeGreaterThan(0);
+    expect(ws.idle.agentHour.httpApiRequests).toBe(0);
+    expect(ws.idle.agentConcurrency).toBeLessThan(0.01);
+    const wsAgentMonth = costOf(scaleUnits(ws.idle.agentHour, HOURS_PER_MONTH)).total;
+    expect(wsAgentMonth).toBeGreaterThan(0);
+    expect(wsAgentMonth).toBeLessThan(agentMonth / 100);
+    expect(ws.taskRun.finished + ws.taskRun.endedOtherwise).toBe(5);
+    expect(ws.taskRun.units.webSocketMessages).toBeGreaterThan(5);
+    // The ledger agrees with the WebSocket stand-in: messages both ways, invocations, connection time.
+    expect(r.webSocket.messageUnits).toBeGreaterThan(0);
+    expect(r.webSocket.ledgerMessages).toBe(r.webSocket.messageUnits);
+    expect(r.webSocket.ledgerInvocations).toBe(r.webSocket.invocations);
+    expect(r.webSocket.ledgerConnectionMinutes).toBeCloseTo(r.webSocket.connectionMinutes, 1);
+
     const tables = cloudCostTables(r);
     const [idleTable, actions, tasks, prices] = tables;
     // Per mode: the sizes and the Mesos row; then the ratio of the baseline to the other mode.
-    expect(idleTable!.rows.map((x) => x.agents)).toEqual([10, 1000, null, 10, 1000, null, null]);
-    expect(String(idleTable!.rows[6]!.mode)).toMatch(/^ratio /);
-    expect(idleTable!.notes!.some((n) => n.startsWith('Not metered: WebSocket agents'))).toBe(true);
+    expect(idleTable!.rows.map((x) => x.agents)).toEqual([10, 1000, null, 10, 1000, null, 10, 1000, null, null, null]);
+    expect(String(idleTable!.rows[9]!.mode)).toMatch(/^ratio /);
+    expect(String(idleTable!.rows[10]!.mode)).toMatch(/^ratio .*WebSocket agents/);
+    expect(idleTable!.notes!.some((n) => n.startsWith('Not metered'))).toBe(false);
     const at1000 = idleTable!.rows[1]!;
     expect(at1000['region $/month']).toBeCloseTo(1000 * (at1000['$/idle agent-month'] as number) + 5 * (at1000['$/idle framework-month'] as number) + (at1000['leader $/month'] as number), 6);
     expect(at1000['target ≤ $60 (1,000 + 5)']).toBe('MISSED');
     expect(idleTable!.rows[2]!['region $/month']).toBeCloseTo(6 * 0.096 * 730, 6);
     expect(actions!.rows.length).toBe(r.modes.reduce((n, x) => n + x.idle.actions.length, 0));
-    expect(tasks!.rows).toHaveLength(2);
+    expect(tasks!.rows).toHaveLength(3);
     expect(tasks!.rows[0]!['$/M tasks']).toBeGreaterThan(0);
     expect(prices!.rows.length).toBeGreaterThan(5);
   }, 600_000);

@@ -110,6 +110,8 @@ describe('configured Lambda memory', () => {
   it('is what cdk/lib gives each function', () => {
     const memoryIn = (file: string): number[] => [...readFileSync(`cdk/lib/${file}`, 'utf8').matchAll(/memorySize:\s*(\d+)/g)].map((m) => Number(m[1]));
     expect(memoryIn('region-stack.ts')).toContain(LAMBDA_MEMORY_MB.api);
+    // The agent socket function: `new MasterFunction(this, 'AgentSocket', { ... memorySize: 256 ...`.
+    expect(readFileSync('cdk/lib/region-stack.ts', 'utf8')).toMatch(new RegExp(`'AgentSocket',[^}]*memorySize: ${LAMBDA_MEMORY_MB['agent-socket']},`, 's'));
     expect(memoryIn('leader-tick.ts')).toContain(LAMBDA_MEMORY_MB.tick);
     expect(memoryIn('gossip-receiver.ts')).toContain(LAMBDA_MEMORY_MB['gossip-receiver']);
     expect(readFileSync('cdk/lib/scheduler-stream-api.ts', 'utf8')).toMatch(new RegExp(`SCHEDULER_STREAM_MEMORY_MB = ${LAMBDA_MEMORY_MB['scheduler-stream']};`));
