@@ -208,9 +208,10 @@ export class JobsFramework {
     driver.on('subscribed', (info) => this.exclusive(() => this.onSubscribed(info.frameworkId)));
     driver.on('offers', (offers) => {
       this.offers.add(offers);
-      // An offer from an agent the framework has not listed yet: list again before placing, or
-      // zone spread would balance over the zones of a stale list (an agent that just registered).
-      if (offers.some((o) => !this.agents.has(o.agentId))) this.nextAgentRefresh = 0;
+      // An offer from an agent the framework has not listed, or listed as lost: list again before
+      // placing or rebalancing, or zone spread would balance over the zones of a stale list (an
+      // agent that just registered, a zone that just came back).
+      if (offers.some((o) => this.agents.get(o.agentId)?.reachable !== true)) this.nextAgentRefresh = 0;
       this.wake();
     });
     driver.on('rescind', (id) => this.offers.remove([id]));
