@@ -328,7 +328,9 @@ export class JobsFramework {
       this.nextRefresh = now + this.timing.refreshMs;
       await this.state.refreshJobs();
     }
-    if (now >= this.nextAgentRefresh) {
+    // A rebalance spreads over the zones of the agents listed: it is planned on a fresh list (it is rare).
+    const rebalancing = [...this.state.jobs.values()].some((j) => j.doc.rebalanceRequests > (j.status?.doc.rebalanceHandled ?? 0));
+    if (now >= this.nextAgentRefresh || rebalancing) {
       this.nextAgentRefresh = now + this.timing.agentRefreshMs;
       await this.refreshAgents();
     }
