@@ -4,31 +4,15 @@ import { silentLogger } from '../../../../src/core/logger.js';
 import { resources } from '../../../../src/core/resources.js';
 import { Master } from '../../../../src/master-lambda/master.js';
 import { applyStatusUpdates } from '../../../../src/master-lambda/use-cases/agent-status.js';
-import type { WriteOp } from '../../../../src/state/item-store.js';
-import { MemoryItemStore } from '../../../../src/state/memory-item-store.js';
 import type { StatusUpdate } from '../../../../src/wire/agent-api.js';
 import { agent, framework, task } from '../../../contract/state/registry.contract.js';
+import { RacingStore } from '../../../support/racing-store.js';
 
 // A status request's updates for one framework commit in one transaction (in pieces under
 // DynamoDB's 100-item limit), so the framework's log head is written once per request, not once
 // per task; a conflict on any of its items retries the whole piece.
 
-/** Counts transactions; runs `beforeCommit` once before the next one that writes an event. */
-class CountingStore extends MemoryItemStore {
-  transactions: number[] = [];
-  beforeCommit: (() => Promise<void>) | undefined;
-  override async transact(ops: readonly WriteOp[]): Promise<void> {
-    const hook = this.beforeCommit;
-    if (hook && ops.some((o) => o.op === 'put' && o.item.sk.startsWith('EVENT#'))) {
-      this.beforeCommit = undefined;
-      await hook();
-    }
-    this.transactions.push(ops.length);
-    return super.transact(ops);
-  }
-}
-
-let store: CountingStore;
+let store: RacingStore;
 let master: Master;
 const fid = 'f1' as FrameworkId;
 const TASKS = 40;
@@ -36,7 +20,7 @@ const update = (tid: string, state: string): StatusUpdate => ({ framework_id: fi
 const ids = Array.from({ length: TASKS }, (_, i) => `t${i}`);
 
 beforeEach(async () => {
-  store = new CountingStore();
+  store = new RacingStore();
   master = new Master({ store, log: silentLogger });
   const tx = master.registry.transaction();
   tx.putAgent(agent('a1', { total: resources({ cpus: 40, mem: 4096 }), allocated: resources({ cpus: 0.5 * TASKS, mem: 64 * TASKS }) }), 'absent').putFramework(framework(fid), 'absent');

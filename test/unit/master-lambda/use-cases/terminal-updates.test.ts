@@ -5,26 +5,12 @@ import { resources } from '../../../../src/core/resources.js';
 import { Master } from '../../../../src/master-lambda/master.js';
 import { applyStatusUpdates } from '../../../../src/master-lambda/use-cases/agent-status.js';
 import { reconcile } from '../../../../src/master-lambda/use-cases/reconcile.js';
-import type { WriteOp } from '../../../../src/state/item-store.js';
-import { MemoryItemStore } from '../../../../src/state/memory-item-store.js';
 import type { StatusUpdate } from '../../../../src/wire/agent-api.js';
 import { agent, framework, task } from '../../../contract/state/registry.contract.js';
+import { RacingStore } from '../../../support/racing-store.js';
 
 // Once a task's terminal update is delivered, no earlier state is ever delivered for it: not an
 // agent's resend of an older update, not a reconciliation answer read before the task ended.
-
-/** Runs `beforeCommit` once, just before the next transaction that writes an event. */
-class RacingStore extends MemoryItemStore {
-  beforeCommit: (() => Promise<void>) | undefined;
-  override async transact(ops: readonly WriteOp[]): Promise<void> {
-    const hook = this.beforeCommit;
-    if (hook && ops.some((o) => o.op === 'put' && o.item.sk.startsWith('EVENT#'))) {
-      this.beforeCommit = undefined;
-      await hook();
-    }
-    return super.transact(ops);
-  }
-}
 
 let store: RacingStore;
 let master: Master;
