@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { performance } from 'node:perf_hooks';
 import { sleep } from '../src/core/sleep.js';
 import { DEFAULT_WORK_SAFETY_INTERVAL_MS } from '../src/agent/work-loop.js';
 
@@ -238,16 +237,8 @@ export class SimAgent {
         for (const k of w.kill) this.update(k.framework_id, k.task_id, 'TASK_KILLED');
         let ended = false;
         for (const a of w.acks) {
-          const acked = this.journal.get(a.uuid);
-          this.journal.delete(a.uuid);
           this.confirmed.push(a);
-          // A short task ends once the framework has its RUNNING.
-          const t = acked && this.options.autoFinish && acked.state === 'TASK_RUNNING' ? this.tasks.get(`${acked.framework_id}/${acked.task_id}`) : undefined;
-          if (t && t.endSentAt === undefined) {
-            t.endSentAt = performance.now();
-            this.update(acked!.framework_id, acked!.task_id, 'TASK_FINISHED');
-            ended = true;
-          }
+          ended = this.acknowledged(a.uuid) || ended;
         }
         if (w.launch.length > 0 || w.kill.length > 0 || ended) void this.send(false);
         if (this.pushed) await this.untilNudged();
@@ -271,6 +262,23 @@ export class SimAgent {
       this.wake = undefined;
     }
     this.nudged = undefined;
+  }
+
+  /**
+   * The framework acknowledged an update: it leaves the journal, and a short task ends once its
+   * RUNNING is acknowledged. Reached from the ack in the work and from a resend the master
+   * answers `acknowledged` (the resend timer can beat the work that carries the ack). True if
+   * a terminal update was queued.
+   */
+  private acknowledged(uuid: string): boolean {
+    const acked = this.journal.get(uuid);
+    if (!acked) return false;
+    this.journal.delete(uuid);
+    const t = this.options.autoFinish && acked.state === 'TASK_RUNNING' ? this.tasks.get(`${acked.framework_id}/${acked.task_id}`) : undefined;
+    if (!t || t.endSentAt !== undefined) return false;
+    t.endSentAt = performance.now();
+    this.update(acked.framework_id, acked.task_id, 'TASK_FINISHED');
+    return true;
   }
 
   private launch(fid: string, tid: string, cpus: number): void {
@@ -322,6 +330,7 @@ export class SimAgent {
       return;
     }
     const at = performance.now();
+    let ended = false;
     for (const r of res.json.results as { uuid: string; result: string }[]) {
       const p = this.journal.get(r.uuid);
       if (!p) continue;
@@ -332,7 +341,9 @@ export class SimAgent {
           this.runningApplied++;
         } else if (TERMINAL.has(p.state)) t.endAt = at;
       }
-      if (r.result === 'acknowledged' || r.result === 'rejected' || r.result === 'unknown_task') this.journal.delete(r.uuid);
+      if (r.result === 'acknowledged' && this.acknowledged(r.uuid)) ended = true;
+      if (r.result === 'rejected' || r.result === 'unknown_task') this.journal.delete(r.uuid);
     }
+    if (ended) void this.send(false);
   }
 }
