@@ -16,6 +16,7 @@ interface InstanceView {
   state: string;
   zone?: string;
   agentId?: string;
+  launches: number;
 }
 
 await describeWith(['docker'], 'stratus dev end to end', () => {
@@ -66,11 +67,19 @@ await describeWith(['docker'], 'stratus dev end to end', () => {
     expect(ps.split('\n').filter((l) => /^web\./.test(l) && /RUNNING/.test(l))).toHaveLength(6);
 
     // Kill every container of the zone-a agent behind Stratus's back.
-    const zoneA = (await job('web')).instances.find((i) => i.zone === 'a')!.agentId!;
+    const placed = (await job('web')).instances;
+    const zoneA = placed.find((i) => i.zone === 'a')!.agentId!;
+    const launchesBefore = new Map(placed.map((i) => [i.index, i.launches]));
     const victims = await containers(`label=stratus.agent_id=${zoneA}`);
     expect(victims.length).toBeGreaterThanOrEqual(2);
     await exec('docker', ['kill', ...victims]);
-    await waitUntil(async () => (await job('web')).instances.some((i) => i.zone === 'a' && i.state !== 'running' && i.state !== 'TASK_RUNNING'), 30_000, 'a zone-a instance no longer running', 200);
+    // The kill is noticed: a zone-a instance seen down, or already launched again (a quick replacement can fall between two probes).
+    await waitUntil(
+      async () => (await job('web')).instances.some((i) => (i.zone === 'a' && i.state !== 'running' && i.state !== 'TASK_RUNNING') || i.launches > (launchesBefore.get(i.index) ?? 0)),
+      30_000,
+      'a zone-a instance down or launched again',
+      200,
+    );
     await waitUntil(async () => JSON.stringify(await runningByZone('web')) === JSON.stringify({ a: 2, b: 2, c: 2 }), 90_000, 'zone a replaced: two web instances RUNNING in each zone again', 250);
   }, 240_000);
 

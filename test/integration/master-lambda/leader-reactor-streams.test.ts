@@ -70,7 +70,8 @@ await describeWith(['aws'], 'the leader reactor on DynamoDB Streams', () => {
     await reactor.idle();
     expect(timer.fired).toBe(0);
     expect(reactor.stats.timerWakes).toBe(0);
-    expect(reactor.stats.changeWakes).toBeGreaterThanOrEqual(3); // the agent, the ACCEPT, the task's end
+    // Woken by the agent's registration (before the first offer) and by the task's end (before the next): the ACCEPT's change may share a batch with either.
+    expect(reactor.stats.changeWakes).toBeGreaterThanOrEqual(2);
     expect((await m.registry.getLease()).epoch).toBe(1); // one term throughout, the lease handed back after every pass
   }, 180_000);
 });
